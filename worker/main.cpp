@@ -1,0 +1,171 @@
+// sluice-worker: the process the mediasoup Node library spawns.
+//
+// Contract (DESIGN.md §1): MEDIASOUP_VERSION must be set (else exit 41);
+// `--name=value` options (bad: exit 42); fd 3 carries requests in, fd 4
+// responses/notifications/logs out; WORKER_RUNNING announces readiness;
+// SIGTERM, SIGINT or channel EOF close everything and exit 0.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "sluice/channel/ChannelPipe.hpp"
+#include "sluice/channel/ChannelWriter.hpp"
+#include "sluice/channel/Dispatcher.hpp"
+#include "sluice/channel/HandlerRegistry.hpp"
+#include "sluice/channel/Logger.hpp"
+#include "sluice/router/MemoryReport.hpp"
+#include "sluice/router/Worker.hpp"
+#include "sluice/util/WorkerSettings.hpp"
+
+extern char** environ;
+
+namespace {
+
+using namespace sluice;
+
+constexpr int kConsumerFd = 3; // controller -> worker
+constexpr int kProducerFd = 4; // worker -> controller
+constexpr int kShutdownFlushMs = 200;
+
+uv_loop_t* gLoop = nullptr;
+
+uint64_t LoopNowMs() { return gLoop ? uv_now(gLoop) : 0; }
+
+void IgnoreSignals() {
+  for (int sig : {SIGPIPE, SIGHUP, SIGALRM, SIGUSR1, SIGUSR2})
+    std::signal(sig, SIG_IGN);
+}
+
+// Everything that lives for the process, torn down in reverse order.
+struct Process {
+  explicit Process(const util::SluiceSettings& settings)
+      : writer(settings.channelOutLimitBytes), memory(writer),
+        worker(registry, memory, [this] { Stop(util::kExitOk); }),
+        dispatcher(writer, registry, worker) {}
+
+  void Stop(int code) {
+    if (stopping)
+      return;
+    stopping = true;
+    exitCode = code;
+    uv_stop(gLoop);
+  }
+
+  channel::ChannelWriter writer;
+  channel::HandlerRegistry registry;
+  router::MemoryReport memory;
+  router::Worker worker;
+  channel::Dispatcher dispatcher;
+  bool stopping{false};
+  int exitCode{util::kExitOk};
+};
+
+Process* gProcess = nullptr;
+
+void OnSignal(uv_signal_t* handle, int signum) {
+  (void)handle;
+  SLUICE_DEBUG(Info, "signal %d received, closing", signum);
+  gProcess->Stop(util::kExitOk);
+}
+
+void OnMemoryTimer(uv_timer_t* handle) {
+  auto* process = static_cast<Process*>(handle->data);
+  if (channel::Logger::Enabled(channel::LogLevel::Debug, channel::LogTag::Info)) {
+    const std::string line = router::MemoryReport::Summary(process->memory.Collect());
+    SLUICE_DEBUG(Info, "%s", line.c_str());
+  }
+}
+
+int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings) {
+  uv_loop_t loop;
+  if (uv_loop_init(&loop) != 0)
+    return util::kExitStartFailure;
+  gLoop = &loop;
+  channel::Logger::SetClock(&LoopNowMs);
+
+  Process process(settings);
+  gProcess = &process;
+  channel::ChannelPipe pipe(
+      &loop, kConsumerFd, kProducerFd, process.writer,
+      [&](const uint8_t* data, size_t len) { process.dispatcher.HandleFrame(data, len); },
+      [&](bool error) { process.Stop(error ? util::kExitChannelFailure : util::kExitOk); });
+  if (!pipe.Start()) {
+    std::fprintf(stderr, "sluice-worker: fd %d/%d are not usable channel pipes\n", kConsumerFd,
+                 kProducerFd);
+    return util::kExitStartFailure;
+  }
+  channel::Logger::SetSink(&process.writer);
+  (void)options;
+
+  uv_signal_t sigterm;
+  uv_signal_t sigint;
+  uv_signal_init(&loop, &sigterm);
+  uv_signal_init(&loop, &sigint);
+  uv_signal_start(&sigterm, &OnSignal, SIGTERM);
+  uv_signal_start(&sigint, &OnSignal, SIGINT);
+
+  uv_timer_t memoryTimer;
+  uv_timer_init(&loop, &memoryTimer);
+  memoryTimer.data = &process;
+  if (settings.memoryLogIntervalMs > 0)
+    uv_timer_start(&memoryTimer, &OnMemoryTimer, settings.memoryLogIntervalMs,
+                   settings.memoryLogIntervalMs);
+
+  const std::string pid = std::to_string(getpid());
+  process.writer.Notify(pid, FBS::Notification::Event::WORKER_RUNNING);
+  SLUICE_DEBUG(Info, "sluice-worker running [pid:%s]", pid.c_str());
+
+  uv_run(&loop, UV_RUN_DEFAULT);
+
+  // Shut down: entities first (they may still queue notifications), then
+  // one last flush of what the controller is owed, then the handles.
+  process.worker.CloseAll();
+  pipe.FlushBlocking(kShutdownFlushMs);
+  channel::Logger::SetSink(nullptr);
+  pipe.Close();
+  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sigterm),
+                         reinterpret_cast<uv_handle_t*>(&sigint),
+                         reinterpret_cast<uv_handle_t*>(&memoryTimer)})
+    uv_close(h, nullptr);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  gLoop = nullptr;
+  gProcess = nullptr;
+  return process.exitCode;
+}
+
+} // namespace
+
+int main(int argc, char* argv[]) {
+  IgnoreSignals();
+  const char* version = std::getenv("MEDIASOUP_VERSION");
+  if (!version || !*version) {
+    std::fprintf(stderr, "sluice-worker: MEDIASOUP_VERSION is not set; this binary must be "
+                         "spawned by the mediasoup Node library\n");
+    return util::kExitNoVersion;
+  }
+
+  util::WorkerOptions options;
+  std::string error;
+  if (!util::ParseWorkerOptions(argc, argv, &options, &error)) {
+    std::fprintf(stderr, "sluice-worker: wrong settings: %s\n", error.c_str());
+    return util::kExitBadSettings;
+  }
+  util::SluiceSettings settings;
+  std::vector<std::string> warnings;
+  if (!util::ParseSluiceSettings(environ, &settings, &error, &warnings)) {
+    std::fprintf(stderr, "sluice-worker: wrong settings: %s\n", error.c_str());
+    return util::kExitBadSettings;
+  }
+  channel::Logger::SetLevel(options.logLevel);
+  std::vector<std::string_view> tags(options.logTags.begin(), options.logTags.end());
+  channel::Logger::SetTags(tags.data(), tags.size());
+  for (const auto& w : warnings)
+    std::fprintf(stderr, "sluice-worker: %s\n", w.c_str());
+
+  return Run(options, settings);
+}

@@ -1,0 +1,144 @@
+#include "sluice/router/Worker.hpp"
+
+#include <array>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "request_generated.h"
+#include "response_generated.h"
+#include "sluice/channel/Logger.hpp"
+#include "worker_generated.h"
+
+namespace sluice::router {
+
+using channel::MethodEntry;
+using FBS::Request::Body;
+using FBS::Request::Method;
+
+struct WorkerMethods {
+  static const std::array<MethodEntry<Worker>, 6> kTable;
+};
+
+const std::array<MethodEntry<Worker>, 6> WorkerMethods::kTable = {{
+    {Method::WORKER_CLOSE, Body::NONE, &Worker::HandleClose},
+    {Method::WORKER_DUMP, Body::NONE, &Worker::HandleDump},
+    {Method::WORKER_GET_RESOURCE_USAGE, Body::NONE, &Worker::HandleGetResourceUsage},
+    {Method::WORKER_UPDATE_SETTINGS, Body::Worker_UpdateSettingsRequest,
+     &Worker::HandleUpdateSettings},
+    {Method::WORKER_CREATE_ROUTER, Body::Worker_CreateRouterRequest, &Worker::HandleCreateRouter},
+    {Method::WORKER_CLOSE_ROUTER, Body::Worker_CloseRouterRequest, &Worker::HandleCloseRouter},
+}};
+
+namespace {
+uint64_t TimevalMs(const timeval& tv) {
+  return static_cast<uint64_t>(tv.tv_sec) * 1000u + static_cast<uint64_t>(tv.tv_usec) / 1000u;
+}
+} // namespace
+
+Worker::Worker(channel::HandlerRegistry& registry, const MemoryReport& memory,
+               std::function<void()> requestClose)
+    : registry_(registry), memory_(memory), requestClose_(std::move(requestClose)) {}
+
+Worker::~Worker() { CloseAll(); }
+
+void Worker::CloseAll() { routers_.clear(); }
+
+void Worker::HandleRequest(channel::Request& request) {
+  channel::DispatchMethod(*this, WorkerMethods::kTable, {"WORKER_"}, "Worker", request);
+}
+
+void Worker::HandleClose(channel::Request& request) {
+  request.Accept();
+  if (requestClose_) {
+    auto close = std::move(requestClose_);
+    requestClose_ = nullptr;
+    close();
+  }
+}
+
+void Worker::HandleDump(channel::Request& request) {
+  auto& b = request.Builder();
+  std::vector<flatbuffers::Offset<flatbuffers::String>> routerIds;
+  for (const auto& [id, router] : routers_)
+    routerIds.push_back(b.CreateString(id));
+  const std::vector<flatbuffers::Offset<flatbuffers::String>> noServers;
+  const auto requestHandlers = b.CreateVectorOfStrings(registry_.RequestHandlerIds());
+  const auto notificationHandlers = b.CreateVectorOfStrings(registry_.NotificationHandlerIds());
+  const auto handlers =
+      FBS::Worker::CreateChannelMessageHandlers(b, requestHandlers, notificationHandlers);
+  const auto memory = memory_.Build(b);
+  const auto dump = FBS::Worker::CreateDumpResponse(
+      b, static_cast<uint32_t>(getpid()), b.CreateVector(noServers), b.CreateVector(routerIds),
+      handlers, /*liburing*/ 0, memory);
+  request.Accept(FBS::Response::Body::Worker_DumpResponse, dump.Union());
+}
+
+void Worker::HandleGetResourceUsage(channel::Request& request) {
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) != 0) {
+    request.Error("getrusage() failed");
+    return;
+  }
+  auto& b = request.Builder();
+  const auto usage = FBS::Worker::CreateResourceUsageResponse(
+      b, TimevalMs(ru.ru_utime), TimevalMs(ru.ru_stime), static_cast<uint64_t>(ru.ru_maxrss),
+      static_cast<uint64_t>(ru.ru_ixrss), static_cast<uint64_t>(ru.ru_idrss),
+      static_cast<uint64_t>(ru.ru_isrss), static_cast<uint64_t>(ru.ru_minflt),
+      static_cast<uint64_t>(ru.ru_majflt), static_cast<uint64_t>(ru.ru_nswap),
+      static_cast<uint64_t>(ru.ru_inblock), static_cast<uint64_t>(ru.ru_oublock),
+      static_cast<uint64_t>(ru.ru_msgsnd), static_cast<uint64_t>(ru.ru_msgrcv),
+      static_cast<uint64_t>(ru.ru_nsignals), static_cast<uint64_t>(ru.ru_nvcsw),
+      static_cast<uint64_t>(ru.ru_nivcsw));
+  request.Accept(FBS::Response::Body::Worker_ResourceUsageResponse, usage.Union());
+}
+
+void Worker::HandleUpdateSettings(channel::Request& request) {
+  const auto* body = request.Body<FBS::Worker::UpdateSettingsRequest>();
+  channel::LogLevel level = channel::Logger::Level();
+  if (body->log_level() && !channel::Logger::ParseLevel(body->log_level()->string_view(), &level)) {
+    request.TypeError("invalid logLevel '" + body->log_level()->str() + "'");
+    return;
+  }
+  if (body->log_tags()) {
+    std::vector<std::string_view> tags;
+    for (const auto* tag : *body->log_tags())
+      tags.push_back(tag->string_view());
+    size_t unknown = 0;
+    channel::Logger::SetTags(tags.data(), tags.size(), &unknown);
+    if (unknown > 0)
+      SLUICE_WARN("%zu unknown log tag(s) ignored", unknown);
+  }
+  channel::Logger::SetLevel(level);
+  request.Accept();
+}
+
+void Worker::HandleCreateRouter(channel::Request& request) {
+  const auto* body = request.Body<FBS::Worker::CreateRouterRequest>();
+  const std::string id = body->router_id()->str();
+  if (id.empty()) {
+    request.TypeError("routerId must not be empty");
+    return;
+  }
+  if (registry_.Contains(id)) {
+    request.Error("Channel request handler with ID " + id + " already exists");
+    return;
+  }
+  auto router = std::make_unique<Router>(id, registry_);
+  registry_.AddRequestHandler(id, router.get());
+  routers_.emplace(id, std::move(router));
+  SLUICE_DEBUG(Info, "router %s created", id.c_str());
+  request.Accept();
+}
+
+void Worker::HandleCloseRouter(channel::Request& request) {
+  const auto* body = request.Body<FBS::Worker::CloseRouterRequest>();
+  const auto it = routers_.find(body->router_id()->string_view());
+  if (it == routers_.end()) {
+    request.Error("Router with ID " + body->router_id()->str() + " not found");
+    return;
+  }
+  routers_.erase(it);
+  request.Accept();
+}
+
+} // namespace sluice::router
