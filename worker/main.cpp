@@ -19,6 +19,7 @@
 #include "sluice/channel/Logger.hpp"
 #include "sluice/router/MemoryReport.hpp"
 #include "sluice/router/Worker.hpp"
+#include "sluice/transport/DtlsCertificate.hpp"
 #include "sluice/util/WorkerSettings.hpp"
 
 extern char** environ;
@@ -80,7 +81,22 @@ void OnMemoryTimer(uv_timer_t* handle) {
   }
 }
 
+std::unique_ptr<transport::DtlsCertificate> LoadOrGenerateCertificate(
+    const util::WorkerOptions& options, std::string* error) {
+  if (options.dtlsCertificateFile.empty())
+    return transport::DtlsCertificate::Generate(error);
+  return transport::DtlsCertificate::Load(options.dtlsCertificateFile,
+                                          options.dtlsPrivateKeyFile, error);
+}
+
 int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings) {
+  std::string error;
+  const auto certificate = LoadOrGenerateCertificate(options, &error);
+  if (!certificate) {
+    std::fprintf(stderr, "sluice-worker: DTLS certificate: %s\n", error.c_str());
+    return util::kExitStartFailure;
+  }
+
   uv_loop_t loop;
   if (uv_loop_init(&loop) != 0)
     return util::kExitStartFailure;
@@ -99,7 +115,6 @@ int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings
     return util::kExitStartFailure;
   }
   channel::Logger::SetSink(&process.writer);
-  (void)options;
 
   uv_signal_t sigterm;
   uv_signal_t sigint;
