@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -93,5 +94,20 @@ TEST_CASE("SluiceSettings: defaults, overrides, bad values and unknown names") {
     const char* env[] = {"SLUICE_RING_AUDIO_FLOOR_MS=900", "SLUICE_RING_AUDIO_CEILING_MS=800",
                          nullptr};
     CHECK_FALSE(util::ParseSluiceSettings(env, &s, &error, &warnings));
+  }
+}
+
+TEST_CASE("SluiceSettings: README documents every SLUICE_* variable") {
+  FILE* f = std::fopen(SLUICE_SOURCE_ROOT "/README.md", "r");
+  REQUIRE(f);
+  std::string readme;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
+    readme.append(buf, n);
+  std::fclose(f);
+  for (const auto& d : util::SluiceSettingDescriptions()) {
+    INFO(d.name);
+    CHECK(readme.find(std::string("| `") + d.name + "` |") != std::string::npos);
   }
 }
