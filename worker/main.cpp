@@ -19,6 +19,7 @@
 #include "sluice/channel/Logger.hpp"
 #include "sluice/router/MemoryReport.hpp"
 #include "sluice/router/Worker.hpp"
+#include "sluice/store/PacketPool.hpp"
 #include "sluice/transport/DtlsCertificate.hpp"
 #include "sluice/util/WorkerSettings.hpp"
 
@@ -31,6 +32,7 @@ using namespace sluice;
 constexpr int kConsumerFd = 3; // controller -> worker
 constexpr int kProducerFd = 4; // worker -> controller
 constexpr int kShutdownFlushMs = 200;
+constexpr uint64_t kPoolTickMs = 1000;
 
 uv_loop_t* gLoop = nullptr;
 
@@ -89,7 +91,18 @@ std::unique_ptr<transport::DtlsCertificate> LoadOrGenerateCertificate(
                                           options.dtlsPrivateKeyFile, error);
 }
 
+void OnPoolTimer(uv_timer_t* handle) { store::PacketPool::ForThread().Tick(uv_now(handle->loop)); }
+
+void ConfigurePool(const util::SluiceSettings& settings) {
+  store::PacketPool::Config config;
+  config.byteCap = settings.poolByteCap;
+  config.spareSlabs = static_cast<uint32_t>(settings.poolSpareSlabs);
+  config.holdMs = settings.poolHoldMs;
+  store::PacketPool::ConfigureThread(config);
+}
+
 int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings) {
+  ConfigurePool(settings);
   std::string error;
   const auto certificate = LoadOrGenerateCertificate(options, &error);
   if (!certificate) {
@@ -130,6 +143,11 @@ int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings
     uv_timer_start(&memoryTimer, &OnMemoryTimer, settings.memoryLogIntervalMs,
                    settings.memoryLogIntervalMs);
 
+  // Returns slabs that stayed empty for the hold time, even with no traffic.
+  uv_timer_t poolTimer;
+  uv_timer_init(&loop, &poolTimer);
+  uv_timer_start(&poolTimer, &OnPoolTimer, kPoolTickMs, kPoolTickMs);
+
   const std::string pid = std::to_string(getpid());
   process.writer.Notify(pid, FBS::Notification::Event::WORKER_RUNNING);
   SLUICE_DEBUG(Info, "sluice-worker running [pid:%s]", pid.c_str());
@@ -144,7 +162,8 @@ int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings
   pipe.Close();
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sigterm),
                          reinterpret_cast<uv_handle_t*>(&sigint),
-                         reinterpret_cast<uv_handle_t*>(&memoryTimer)})
+                         reinterpret_cast<uv_handle_t*>(&memoryTimer),
+                         reinterpret_cast<uv_handle_t*>(&poolTimer)})
     uv_close(h, nullptr);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);

@@ -636,6 +636,26 @@ describe('memory section of the worker dump', () => {
     assert.equal(mem.channel.dropped_logs, 0n);
   });
 
+  test('pool section: slot size, byte cap from SLUICE_POOL_BYTE_CAP (whole slabs), nothing held at idle', async () => {
+    const cap = 32n << 20n;
+    const worker = await startWorker({ env: { SLUICE_POOL_BYTE_CAP: String(cap) } });
+    const dump = await worker.dump();
+    const bb = dump.bb;
+    const memory = tableField(bb, dump.bb_pos, 5);
+    const pool = tableField(bb, memory, 0);
+    assert.ok(pool !== null, 'MemoryDump has a pool table (field 0)');
+    const o = bb.__offset(pool, 4);
+    assert.equal(o ? bb.readUint32(pool + o) : 0, 1600, 'slot_size');
+    const [slotsInUse, , slabsHeld, , bytesHeld, , , dropsAtCap, byteCap] =
+      [1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => u64Field(bb, pool, i));
+    assert.equal(slotsInUse, 0n);
+    assert.equal(slabsHeld, 0n);
+    assert.equal(bytesHeld, 0n);
+    assert.equal(dropsAtCap, 0n);
+    const slabBytes = 1664n * 64n;
+    assert.ok(byteCap <= cap && byteCap > cap - slabBytes && byteCap % slabBytes === 0n, `byte_cap ${byteCap}`);
+  });
+
   test('rss_bytes matches the kernel RSS; the default out_queue_limit_bytes lies in 64 KiB..1 GiB', async () => {
     const worker = await startWorker();
     const mem = readMemoryDump(await worker.dump());

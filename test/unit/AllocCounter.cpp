@@ -1,5 +1,6 @@
 #include "AllocCounter.hpp"
 
+#include <cstddef>
 #include <cstdlib>
 #include <new>
 

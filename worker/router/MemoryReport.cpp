@@ -3,6 +3,9 @@
 #include <cstdio>
 #include <unistd.h>
 
+#include "sluice/store/PacketPool.hpp"
+#include "sluice/store/RetransmissionRing.hpp"
+
 namespace sluice::router {
 
 uint64_t MemoryReport::ReadRssBytes() {
@@ -20,6 +23,22 @@ uint64_t MemoryReport::ReadRssBytes() {
 
 MemoryFigures MemoryReport::Collect() const {
   MemoryFigures f;
+  const auto pool = store::PacketPool::ForThread().GetStats();
+  f.slotSize = static_cast<uint32_t>(pool.slotSize);
+  f.slotsInUse = pool.slotsInUse;
+  f.slotsCapacity = pool.slotsCapacity;
+  f.slabsHeld = pool.slabsHeld;
+  f.spareSlabs = pool.spareSlabs;
+  f.poolBytesHeld = pool.bytesHeld;
+  f.highWaterSlots = pool.highWaterSlots;
+  f.slabsReturned = pool.slabsReturned;
+  f.dropsAtCap = pool.dropsAtCap;
+  f.poolByteCap = pool.byteCap;
+  const auto& rings = store::RetransmissionRing::ThreadTotals();
+  f.rings = rings.rings;
+  f.ringPacketsHeld = rings.packetsHeld;
+  f.ringBucketsHeld = rings.bucketsHeld;
+  f.ringReleasedByTimer = rings.releasedByTimer;
   const auto& queue = writer_.Queue();
   const auto& counters = writer_.Counters();
   f.outQueuedBytes = queue.QueuedBytes();

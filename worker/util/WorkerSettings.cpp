@@ -167,6 +167,8 @@ const std::vector<SluiceSettingDescription>& SluiceSettingDescriptions() {
        "video retransmission window: lower clamp"},
       {"SLUICE_RING_VIDEO_CEILING_MS", &S::ringVideoCeilingMs, 10, 60000,
        "video retransmission window: upper clamp"},
+      {"SLUICE_RING_VIDEO_MAX_PACKETS", &S::ringVideoMaxPackets, 64, 1u << 16,
+       "video retransmission ring: bound in packets whatever the window"},
       {"SLUICE_RING_AUDIO_K", &S::ringAudioK, 1, 20, "audio retransmission window: k x RTT"},
       {"SLUICE_RING_AUDIO_MARGIN_MS", &S::ringAudioMarginMs, 0, 10000,
        "audio retransmission window: + margin"},
@@ -174,6 +176,8 @@ const std::vector<SluiceSettingDescription>& SluiceSettingDescriptions() {
        "audio retransmission window: lower clamp"},
       {"SLUICE_RING_AUDIO_CEILING_MS", &S::ringAudioCeilingMs, 10, 60000,
        "audio retransmission window: upper clamp"},
+      {"SLUICE_RING_AUDIO_MAX_PACKETS", &S::ringAudioMaxPackets, 64, 1u << 16,
+       "audio retransmission ring: bound in packets whatever the window"},
       {"SLUICE_CHANNEL_OUT_LIMIT", &S::channelOutLimitBytes, 64u << 10, 1ull << 30,
        "bytes queued toward the controller above which droppable notifications and logs are "
        "dropped (counted) and requests are not read until it drains"},

@@ -45,16 +45,18 @@ struct SluiceSettings {
   // Packet pool.
   uint64_t poolByteCap{256ull << 20};
   uint64_t poolSpareSlabs{4};
-  uint64_t poolHoldMs{10000};
+  uint64_t poolHoldMs{5000};
   // Retransmission ring window: clamp(k * rtt + margin, floor, ceiling).
   uint64_t ringVideoK{3};
-  uint64_t ringVideoMarginMs{20};
+  uint64_t ringVideoMarginMs{40};
   uint64_t ringVideoFloorMs{100};
   uint64_t ringVideoCeilingMs{1000};
+  uint64_t ringVideoMaxPackets{2048};
   uint64_t ringAudioK{2};
-  uint64_t ringAudioMarginMs{10};
+  uint64_t ringAudioMarginMs{20};
   uint64_t ringAudioFloorMs{60};
   uint64_t ringAudioCeilingMs{500};
+  uint64_t ringAudioMaxPackets{256};
   // Channel output queue: droppable notifications and logs are dropped above
   // this many queued bytes; requests stop being read until it drains.
   uint64_t channelOutLimitBytes{8ull << 20};
