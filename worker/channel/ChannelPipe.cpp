@@ -67,8 +67,21 @@ void ChannelPipe::UpdateReadInterest() {
   // does not flap on every flush.
   const auto& queue = writer_.Queue();
   const bool want = reading_ ? !queue.OverLimit() : queue.QueuedBytes() <= queue.Limit() / 2;
-  if (want && !reading_)
+  if (want && !reading_) {
+    // Frames that arrived before the pause are already buffered: the pipe
+    // may never become readable again for them.
+    reading_ = true;
+    if (reader_.HasFrame())
+      DrainFrames();
+    if (failed_ || closed_)
+      return;
+    if (queue.OverLimit()) {
+      reading_ = false;
+      return;
+    }
     uv_poll_start(&readPoll_, UV_READABLE | UV_DISCONNECT, &ChannelPipe::OnReadable);
+    return;
+  }
   else if (!want && reading_)
     uv_poll_stop(&readPoll_);
   reading_ = want;
@@ -102,15 +115,23 @@ void ChannelPipe::ReadAvailable() {
       return;
     }
     reader_.Commit(static_cast<size_t>(n));
-    const auto status = reader_.Drain(onFrame_);
-    if (status == FrameReader::Status::Oversize) {
-      SLUICE_ERROR("channel frame length %u exceeds the %zu-byte limit; framing cannot be "
-                   "recovered, closing the channel",
-                   reader_.OversizeLength(), FrameReader::kMaxPayload);
-      Fail(true);
-      return;
-    }
+    DrainFrames();
     UpdateReadInterest();
+  }
+}
+
+void ChannelPipe::DrainFrames() {
+  // Stop between frames once the output queue is over its limit: the rest
+  // waits in the reader until the controller has read what it is owed.
+  const auto status = reader_.Drain([this](const uint8_t* frame, size_t len) {
+    onFrame_(frame, len);
+    return !failed_ && !writer_.Queue().OverLimit();
+  });
+  if (status == FrameReader::Status::Oversize) {
+    SLUICE_ERROR("channel frame length %u exceeds the %zu-byte limit; framing cannot be "
+                 "recovered, closing the channel",
+                 reader_.OversizeLength(), FrameReader::kMaxPayload);
+    Fail(true);
   }
 }
 
@@ -151,13 +172,17 @@ void ChannelPipe::Flush() {
     Fail(true);
     return;
   }
+  // Resuming reads may answer buffered requests at once; decide about the
+  // write poll after that, or those answers would wait for an unrelated wake.
+  UpdateReadInterest();
+  if (failed_ || closed_)
+    return;
   const bool pending = !writer_.Queue().Empty();
   if (pending && !writeWaiting_)
     uv_poll_start(&writePoll_, UV_WRITABLE, &ChannelPipe::OnWritable);
   else if (!pending && writeWaiting_)
     uv_poll_stop(&writePoll_);
   writeWaiting_ = pending;
-  UpdateReadInterest();
 }
 
 void ChannelPipe::FlushBlocking(int timeoutMs) {

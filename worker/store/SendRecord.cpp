@@ -9,7 +9,7 @@ namespace {
 // The table must stay under half the 16-bit space so that "one of the last
 // `capacity` seqs" is unambiguous next to IsNewer's half-range rule.
 constexpr uint32_t kMinCapacity = 16;
-constexpr uint32_t kMaxCapacity = 32768;
+constexpr uint32_t kMaxCapacity = 1u << 15;
 
 uint32_t RoundCapacity(uint32_t requested) {
   const uint32_t want = std::clamp(requested, kMinCapacity, kMaxCapacity);

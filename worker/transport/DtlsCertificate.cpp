@@ -49,6 +49,16 @@ bool SignSelf(X509* cert, EVP_PKEY* key) {
 
 DtlsCertificate::DtlsCertificate(X509* cert, EVP_PKEY* key) : cert_(cert), key_(key) {}
 
+std::unique_ptr<DtlsCertificate> DtlsCertificate::Adopt(X509* cert, EVP_PKEY* key,
+                                                        std::string* error) {
+  std::unique_ptr<DtlsCertificate> out(new DtlsCertificate(cert, key));
+  if (!out->ComputeFingerprints()) {
+    *error = OpenSslError("computing certificate fingerprints failed");
+    return nullptr;
+  }
+  return out;
+}
+
 DtlsCertificate::~DtlsCertificate() {
   X509_free(cert_);
   EVP_PKEY_free(key_);
@@ -67,12 +77,7 @@ std::unique_ptr<DtlsCertificate> DtlsCertificate::Generate(std::string* error) {
     EVP_PKEY_free(key);
     return nullptr;
   }
-  std::unique_ptr<DtlsCertificate> out(new DtlsCertificate(cert, key));
-  if (!out->ComputeFingerprints()) {
-    *error = OpenSslError("computing certificate fingerprints failed");
-    return nullptr;
-  }
-  return out;
+  return Adopt(cert, key, error);
 }
 
 std::unique_ptr<DtlsCertificate> DtlsCertificate::Load(const std::string& certFile,
@@ -104,12 +109,7 @@ std::unique_ptr<DtlsCertificate> DtlsCertificate::Load(const std::string& certFi
     EVP_PKEY_free(key);
     return nullptr;
   }
-  std::unique_ptr<DtlsCertificate> out(new DtlsCertificate(cert, key));
-  if (!out->ComputeFingerprints()) {
-    *error = OpenSslError("computing certificate fingerprints failed");
-    return nullptr;
-  }
-  return out;
+  return Adopt(cert, key, error);
 }
 
 bool DtlsCertificate::ComputeFingerprints() {

@@ -47,6 +47,7 @@ private:
   static void OnPrepare(uv_prepare_t* handle);
 
   void ReadAvailable();
+  void DrainFrames();
   void Flush();
   void UpdateReadInterest();
   void Fail(bool error);

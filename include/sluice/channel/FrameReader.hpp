@@ -31,7 +31,9 @@ public:
 
   // Calls onFrame(const uint8_t* frame, size_t len) for every complete frame
   // buffered, in order; `frame` starts at the length prefix (len includes
-  // it), so the payload is frame + kPrefix. Returns Oversize (and stops, for good) when a
+  // it), so the payload is frame + kPrefix. onFrame returns false to stop
+  // early (the rest stays buffered for the next Drain). Returns Oversize (and
+  // stops, for good) when a
   // length prefix exceeds the limit: framing cannot be recovered after that.
   template <typename F> Status Drain(F&& onFrame) {
     while (status_ == Status::Ok) {
@@ -48,7 +50,8 @@ public:
         break;
       const uint8_t* frame = buffer_.data() + begin_;
       begin_ += kPrefix + len;
-      onFrame(frame, kPrefix + static_cast<size_t>(len));
+      if (!onFrame(frame, kPrefix + static_cast<size_t>(len)))
+        break;
     }
     Compact();
     return status_;
@@ -58,6 +61,10 @@ public:
   uint32_t OversizeLength() const { return oversizeLength_; }
   size_t Capacity() const { return buffer_.size(); }
   size_t Buffered() const { return end_ - begin_; }
+  // True when at least one whole frame is buffered.
+  bool HasFrame() const {
+    return end_ - begin_ >= kPrefix && end_ - begin_ >= kPrefix + PeekLength();
+  }
 
 private:
   uint32_t PeekLength() const;

@@ -5,7 +5,7 @@
 // keeps the rewrite context used, so a retransmission is rebuilt with exactly
 // the same header (and VP8/VP9 descriptor) the peer saw the first time.
 //
-// Bounds: a fixed table of `capacity` entries (a power of two, 16..32768),
+// Bounds: a fixed table of `capacity` entries (a power of two, 16..2^15),
 // allocated once. 24 bytes per entry: producer extended seq (8), extended
 // output seq low 32 bits (4), ts offset mod 2^32 (4), codec state (8). The
 // default 1024 entries = 24 KiB covers 1 s at 1000 pps.
@@ -28,7 +28,7 @@
 namespace sluice::store {
 
 struct SendRecordConfig {
-  uint32_t capacity = 1024; // rounded up to a power of two, 16..32768
+  uint32_t capacity = 1024; // rounded up to a power of two, 16..2^15
 };
 
 class SendRecord {

@@ -35,6 +35,8 @@ public:
 
 private:
   DtlsCertificate(X509* cert, EVP_PKEY* key);
+  // Takes ownership of both and computes the fingerprints.
+  static std::unique_ptr<DtlsCertificate> Adopt(X509* cert, EVP_PKEY* key, std::string* error);
   bool ComputeFingerprints();
 
   X509* cert_;

@@ -41,7 +41,10 @@ struct Harness {
       std::memcpy(reader.WritePtr(), bytes.data() + pos, n);
       reader.Commit(n);
       pos += n;
-      reader.Drain([&](const uint8_t* p, size_t len) { frames.emplace_back(p, p + len); });
+      reader.Drain([&](const uint8_t* p, size_t len) {
+        frames.emplace_back(p, p + len);
+        return true;
+      });
     }
     return frames;
   }

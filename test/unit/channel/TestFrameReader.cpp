@@ -33,6 +33,7 @@ std::vector<std::string> FeedInChunks(FrameReader& reader, const std::vector<uin
     pos += n;
     reader.Drain([&](const uint8_t* p, size_t len) {
       frames.emplace_back(reinterpret_cast<const char*>(p) + 4, len - 4);
+      return true;
     });
   }
   return frames;
@@ -85,6 +86,7 @@ TEST_CASE("FrameReader: a length over the limit stops framing for good") {
   reader.Commit(bytes.size());
   const auto status = reader.Drain([&](const uint8_t* p, size_t len) {
     frames.emplace_back(reinterpret_cast<const char*>(p) + 4, len - 4);
+    return true;
   });
   CHECK(status == FrameReader::Status::Oversize);
   CHECK(reader.OversizeLength() == 1001);
@@ -99,4 +101,28 @@ TEST_CASE("FrameReader: exactly the limit is accepted") {
   const auto frames = FeedInChunks(reader, Frame(payload), 4096);
   REQUIRE(frames.size() == 1);
   CHECK(frames[0].size() == 70000);
+}
+
+TEST_CASE("FrameReader: a consumer that stops early finds the rest on the next Drain") {
+  std::vector<uint8_t> bytes;
+  for (const char* p : {"one", "two", "three"}) {
+    const auto f = Frame(p);
+    bytes.insert(bytes.end(), f.begin(), f.end());
+  }
+  FrameReader reader;
+  std::memcpy(reader.WritePtr(), bytes.data(), bytes.size());
+  reader.Commit(bytes.size());
+  std::vector<std::string> frames;
+  auto takeOne = [&](const uint8_t* p, size_t len) {
+    frames.emplace_back(reinterpret_cast<const char*>(p) + 4, len - 4);
+    return false;
+  };
+  reader.Drain(takeOne);
+  CHECK(frames == std::vector<std::string>{"one"});
+  CHECK(reader.HasFrame());
+  reader.Drain(takeOne);
+  reader.Drain(takeOne);
+  CHECK(frames == std::vector<std::string>{"one", "two", "three"});
+  CHECK_FALSE(reader.HasFrame());
+  CHECK(reader.Buffered() == 0);
 }
