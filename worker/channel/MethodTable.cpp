@@ -11,8 +11,13 @@ const char* BodyName(FBS::Request::Body body) {
 } // namespace
 
 bool CheckBodyType(Request& request, FBS::Request::Body expected) {
-  if (request.BodyType() == expected)
-    return true;
+  if (request.BodyType() == expected) {
+    if (expected == FBS::Request::Body::NONE || request.HasBody())
+      return true;
+    request.TypeError(std::string("missing body for ") + request.MethodName() + ": type " +
+                      BodyName(expected) + " given without a value");
+    return false;
+  }
   request.TypeError(std::string("wrong body for ") + request.MethodName() + ": expected " +
                     BodyName(expected) + ", got " + BodyName(request.BodyType()));
   return false;

@@ -28,6 +28,8 @@ public:
   const char* MethodName() const;
   std::string_view HandlerId() const;
   FBS::Request::Body BodyType() const { return raw_.body_type(); }
+  // A union type with no value verifies; handlers must never see that.
+  bool HasBody() const { return raw_.body() != nullptr; }
   template <typename T> const T* Body() const { return static_cast<const T*>(raw_.body()); }
 
   flatbuffers::FlatBufferBuilder& Builder() { return writer_.ResponseBuilder(); }

@@ -151,6 +151,18 @@ TEST_CASE("Dispatcher: body type that does not match the method is a TypeError")
   CHECK(r->reason()->str().find("Worker_CreateRouterRequest") != std::string::npos);
 }
 
+TEST_CASE("Dispatcher: a body type with no body value is a TypeError (found by FuzzChannel)") {
+  Harness h;
+  h.Send(RequestFrame(12, Method::WORKER_UPDATE_SETTINGS, "",
+                      FBS::Request::Body::Worker_UpdateSettingsRequest,
+                      [](flatbuffers::FlatBufferBuilder&) { return flatbuffers::Offset<void>(); }));
+  const auto* r = h.OneResponse();
+  CHECK(r->id() == 12);
+  CHECK_FALSE(r->accepted());
+  CHECK(r->error()->str() == "TypeError");
+  CHECK(r->reason()->str().find("missing body") != std::string::npos);
+}
+
 TEST_CASE("Dispatcher: unimplemented and unknown methods answer errors, never success") {
   Harness h;
   h.Send(RequestFrame(8, Method::WORKER_CREATE_WEBRTCSERVER, "",
