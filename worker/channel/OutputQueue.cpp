@@ -9,10 +9,8 @@ OutputQueue::OutputQueue(size_t limitBytes) : limit_(limitBytes) {
 }
 
 bool OutputQueue::Push(const uint8_t* data, size_t len, bool droppable) {
-  if (droppable && QueuedBytes() + len > limit_) {
-    ++dropped_;
+  if (droppable && QueuedBytes() + len > limit_)
     return false;
-  }
   buffer_.insert(buffer_.end(), data, data + len);
   highWater_ = std::max(highWater_, QueuedBytes());
   return true;

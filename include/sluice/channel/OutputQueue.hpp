@@ -20,8 +20,9 @@ public:
 
   explicit OutputQueue(size_t limitBytes);
 
-  // Appends a length-prefixed frame built by the caller. Returns false (and
-  // counts a drop) when the frame is droppable and the queue is over limit.
+  // Appends a length-prefixed frame built by the caller. Returns false when
+  // the frame is droppable and the queue is over limit (the caller counts
+  // the drop by kind).
   bool Push(const uint8_t* data, size_t len, bool droppable);
 
   // Writes as much as `write` takes; `write(ptr, len)` returns bytes written,
@@ -47,7 +48,6 @@ public:
   bool OverLimit() const { return QueuedBytes() > limit_; }
   size_t Limit() const { return limit_; }
   size_t HighWaterBytes() const { return highWater_; }
-  uint64_t Dropped() const { return dropped_; }
   size_t Capacity() const { return buffer_.capacity(); }
 
 private:
@@ -57,7 +57,6 @@ private:
   size_t head_{0};
   size_t limit_;
   size_t highWater_{0};
-  uint64_t dropped_{0};
 };
 
 } // namespace sluice::channel
