@@ -17,6 +17,7 @@
 #include "sluice/channel/Dispatcher.hpp"
 #include "sluice/channel/HandlerRegistry.hpp"
 #include "sluice/channel/Logger.hpp"
+#include "sluice/net/SendBatch.hpp"
 #include "sluice/router/MemoryReport.hpp"
 #include "sluice/router/Worker.hpp"
 #include "sluice/store/PacketPool.hpp"
@@ -45,10 +46,30 @@ void IgnoreSignals() {
 
 // Everything that lives for the process, torn down in reverse order.
 struct Process {
-  explicit Process(const util::SluiceSettings& settings)
-      : writer(settings.channelOutLimitBytes), memory(writer),
-        worker(registry, memory, [this] { Stop(util::kExitOk); }),
+  Process(uv_loop_t* loop, const util::WorkerOptions& options,
+          const util::SluiceSettings& settings)
+      : writer(settings.channelOutLimitBytes), context(MakeContext(loop, options, settings)),
+        memory(writer), worker(context, memory, [this] { Stop(util::kExitOk); }),
         dispatcher(writer, registry, worker) {}
+
+  router::Context MakeContext(uv_loop_t* loop, const util::WorkerOptions& options,
+                              const util::SluiceSettings& s) {
+    router::Context c;
+    c.loop = loop;
+    c.registry = &registry;
+    c.writer = &writer;
+    c.rtcMinPort = options.rtcMinPort;
+    c.rtcMaxPort = options.rtcMaxPort;
+    c.videoRing = {static_cast<double>(s.ringVideoK), static_cast<uint32_t>(s.ringVideoMarginMs),
+                   static_cast<uint32_t>(s.ringVideoFloorMs),
+                   static_cast<uint32_t>(s.ringVideoCeilingMs),
+                   static_cast<uint32_t>(s.ringVideoMaxPackets)};
+    c.audioRing = {static_cast<double>(s.ringAudioK), static_cast<uint32_t>(s.ringAudioMarginMs),
+                   static_cast<uint32_t>(s.ringAudioFloorMs),
+                   static_cast<uint32_t>(s.ringAudioCeilingMs),
+                   static_cast<uint32_t>(s.ringAudioMaxPackets)};
+    return c;
+  }
 
   void Stop(int code) {
     if (stopping)
@@ -60,6 +81,7 @@ struct Process {
 
   channel::ChannelWriter writer;
   channel::HandlerRegistry registry;
+  router::Context context;
   router::MemoryReport memory;
   router::Worker worker;
   channel::Dispatcher dispatcher;
@@ -116,7 +138,7 @@ int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings
   gLoop = &loop;
   channel::Logger::SetClock(&LoopNowMs);
 
-  Process process(settings);
+  Process process(&loop, options, settings);
   gProcess = &process;
   channel::ChannelPipe pipe(
       &loop, kConsumerFd, kProducerFd, process.writer,
@@ -148,6 +170,12 @@ int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings
   uv_timer_init(&loop, &poolTimer);
   uv_timer_start(&poolTimer, &OnPoolTimer, kPoolTickMs, kPoolTickMs);
 
+  // Datagrams queued while handling this iteration's input go out in one
+  // sendmmsg per socket, after every ready handle has run.
+  uv_check_t sendFlush;
+  uv_check_init(&loop, &sendFlush);
+  uv_check_start(&sendFlush, [](uv_check_t*) { net::SendBatch::ForThread().Flush(); });
+
   const std::string pid = std::to_string(getpid());
   process.writer.Notify(pid, FBS::Notification::Event::WORKER_RUNNING);
   SLUICE_DEBUG(Info, "sluice-worker running [pid:%s]", pid.c_str());
@@ -163,7 +191,8 @@ int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sigterm),
                          reinterpret_cast<uv_handle_t*>(&sigint),
                          reinterpret_cast<uv_handle_t*>(&memoryTimer),
-                         reinterpret_cast<uv_handle_t*>(&poolTimer)})
+                         reinterpret_cast<uv_handle_t*>(&poolTimer),
+                         reinterpret_cast<uv_handle_t*>(&sendFlush)})
     uv_close(h, nullptr);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);

@@ -5,6 +5,7 @@
 #include "request_generated.h"
 #include "response_generated.h"
 #include "router_generated.h"
+#include "sluice/transport/PlainTransport.hpp"
 
 namespace sluice::router {
 
@@ -13,41 +14,109 @@ using FBS::Request::Body;
 using FBS::Request::Method;
 
 struct RouterMethods {
-  static const std::array<MethodEntry<Router>, 3> kTable;
+  static const std::array<MethodEntry<Router>, 4> kTable;
 };
 
-const std::array<MethodEntry<Router>, 3> RouterMethods::kTable = {{
+const std::array<MethodEntry<Router>, 4> RouterMethods::kTable = {{
     {Method::ROUTER_DUMP, Body::NONE, &Router::HandleDump},
+    {Method::ROUTER_CREATE_PLAINTRANSPORT, Body::Router_CreatePlainTransportRequest,
+     &Router::HandleCreatePlainTransport},
     {Method::ROUTER_CLOSE_TRANSPORT, Body::Router_CloseTransportRequest,
      &Router::HandleCloseTransport},
     {Method::ROUTER_CLOSE_RTPOBSERVER, Body::Router_CloseRtpObserverRequest,
      &Router::HandleCloseRtpObserver},
 }};
 
-Router::Router(std::string id, channel::HandlerRegistry& registry)
-    : id_(std::move(id)), registry_(registry) {}
+Router::Router(const Context& context, std::string id)
+    : context_(context), id_(std::move(id)), timer_(new uv_timer_t) {
+  uv_timer_init(context_.loop, timer_);
+  timer_->data = this;
+  uv_timer_start(
+      timer_, [](uv_timer_t* t) { static_cast<Router*>(t->data)->Tick(); }, kTickMs, kTickMs);
+}
 
-Router::~Router() { registry_.Remove(id_); }
+Router::~Router() {
+  uv_timer_stop(timer_);
+  timer_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(timer_),
+           [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  transports_.clear();
+  context_.registry->Remove(id_);
+}
 
 void Router::HandleRequest(channel::Request& request) {
   channel::DispatchMethod(*this, RouterMethods::kTable, {"ROUTER_"}, "Router", request);
 }
 
+void Router::Tick() {
+  const uint64_t now = context_.NowMs();
+  for (auto& [id, t] : transports_)
+    t->Tick(now);
+}
+
+Producer* Router::FindProducer(std::string_view producerId) {
+  for (auto& [id, t] : transports_)
+    if (Producer* p = t->FindProducer(producerId))
+      return p;
+  return nullptr;
+}
+
 void Router::HandleDump(channel::Request& request) {
   auto& b = request.Builder();
+  std::vector<flatbuffers::Offset<flatbuffers::String>> transportIds;
+  std::vector<flatbuffers::Offset<FBS::Common::StringStringArray>> producerConsumers;
+  std::vector<flatbuffers::Offset<FBS::Common::StringString>> consumerProducer;
+  for (const auto& [id, t] : transports_) {
+    transportIds.push_back(b.CreateString(id));
+    for (const auto& [pid, p] : t->Producers()) {
+      std::vector<flatbuffers::Offset<flatbuffers::String>> ids;
+      for (const SimpleConsumer* c : p->Consumers())
+        ids.push_back(b.CreateString(c->Id()));
+      producerConsumers.push_back(FBS::Common::CreateStringStringArrayDirect(b, pid.c_str(), &ids));
+    }
+    for (const auto& [cid, c] : t->Consumers())
+      consumerProducer.push_back(
+          FBS::Common::CreateStringStringDirect(b, cid.c_str(), c->ProducerId().c_str()));
+  }
   const std::vector<flatbuffers::Offset<flatbuffers::String>> noIds;
   const std::vector<flatbuffers::Offset<FBS::Common::StringStringArray>> noArrays;
   const std::vector<flatbuffers::Offset<FBS::Common::StringString>> noPairs;
-  const auto dump = FBS::Router::CreateDumpResponseDirect(b, id_.c_str(), &noIds, &noIds,
-                                                          &noArrays, &noPairs, &noArrays,
-                                                          &noArrays, &noPairs);
+  const auto dump = FBS::Router::CreateDumpResponseDirect(
+      b, id_.c_str(), &transportIds, &noIds, &producerConsumers, &consumerProducer, &noArrays,
+      &noArrays, &noPairs);
   request.Accept(FBS::Response::Body::Router_DumpResponse, dump.Union());
+}
+
+void Router::HandleCreatePlainTransport(channel::Request& request) {
+  const auto* body = request.Body<FBS::Router::CreatePlainTransportRequest>();
+  const std::string id = body->transport_id()->str();
+  if (context_.registry->Contains(id)) {
+    request.Error("a Transport with same transportId already exists");
+    return;
+  }
+  std::string error;
+  auto transport = transport::PlainTransport::Create(context_, id, *this, *body->options(), &error);
+  if (!transport) {
+    request.Error(error);
+    return;
+  }
+  context_.registry->AddRequestHandler(id, transport.get());
+  const auto dump = transport->FillDump(request.Builder());
+  transports_.emplace(id, std::move(transport));
+  request.Accept(FBS::Response::Body::PlainTransport_DumpResponse, dump.Union());
 }
 
 void Router::HandleCloseTransport(channel::Request& request) {
   const auto* body = request.Body<FBS::Router::CloseTransportRequest>();
-  // No transport kind exists yet, so no id can match.
-  request.Error("Transport with ID " + body->transport_id()->str() + " not found");
+  const auto it = transports_.find(body->transport_id()->string_view());
+  if (it == transports_.end()) {
+    request.Error("Transport with ID " + body->transport_id()->str() + " not found");
+    return;
+  }
+  auto transport = std::move(it->second);
+  transports_.erase(it);
+  transport.reset();
+  request.Accept();
 }
 
 void Router::HandleCloseRtpObserver(channel::Request& request) {

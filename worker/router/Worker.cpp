@@ -35,9 +35,10 @@ uint64_t TimevalMs(const timeval& tv) {
 }
 } // namespace
 
-Worker::Worker(channel::HandlerRegistry& registry, const MemoryReport& memory,
+Worker::Worker(const Context& context, const MemoryReport& memory,
                std::function<void()> requestClose)
-    : registry_(registry), memory_(memory), requestClose_(std::move(requestClose)) {}
+    : context_(context), registry_(*context.registry), memory_(memory),
+      requestClose_(std::move(requestClose)) {}
 
 Worker::~Worker() { CloseAll(); }
 
@@ -123,7 +124,7 @@ void Worker::HandleCreateRouter(channel::Request& request) {
     request.Error("Channel request handler with ID " + id + " already exists");
     return;
   }
-  auto router = std::make_unique<Router>(id, registry_);
+  auto router = std::make_unique<Router>(context_, id);
   registry_.AddRequestHandler(id, router.get());
   routers_.emplace(id, std::move(router));
   SLUICE_DEBUG(Info, "router %s created", id.c_str());

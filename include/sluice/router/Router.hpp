@@ -1,30 +1,44 @@
-// A Router: the room. Owns its transports and RTP observers (none can be
-// created until the media path lands, so their create methods answer "not
-// implemented") and answers DUMP, CLOSE_TRANSPORT and CLOSE_RTPOBSERVER.
+// A Router: the room. Owns its transports (each owning its producers and
+// consumers), answers CREATE_*TRANSPORT, CLOSE_TRANSPORT and DUMP, and runs
+// the one timer that drives its transports' RTCP and producer upkeep (so a
+// room with hundreds of transports costs one timer, not hundreds).
 #pragma once
 
+#include <map>
+#include <memory>
 #include <string>
 
 #include "sluice/channel/HandlerRegistry.hpp"
 #include "sluice/channel/MethodTable.hpp"
+#include "sluice/router/Context.hpp"
+#include "sluice/transport/Transport.hpp"
 
 namespace sluice::router {
 
-class Router final : public channel::ChannelEntity {
+class Router final : public channel::ChannelEntity, public transport::TransportOwner {
 public:
-  Router(std::string id, channel::HandlerRegistry& registry);
+  static constexpr uint64_t kTickMs = 20;
+
+  Router(const Context& context, std::string id);
   ~Router() override;
 
   const std::string& Id() const { return id_; }
   void HandleRequest(channel::Request& request) override;
+  Producer* FindProducer(std::string_view producerId) override;
+
+  size_t TransportCount() const { return transports_.size(); }
 
 private:
   void HandleDump(channel::Request& request);
+  void HandleCreatePlainTransport(channel::Request& request);
   void HandleCloseTransport(channel::Request& request);
   void HandleCloseRtpObserver(channel::Request& request);
+  void Tick();
 
+  const Context& context_;
   std::string id_;
-  channel::HandlerRegistry& registry_;
+  std::map<std::string, std::unique_ptr<transport::Transport>, std::less<>> transports_;
+  uv_timer_t* timer_; // freed in its close callback
 
   friend struct RouterMethods;
 };

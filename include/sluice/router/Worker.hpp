@@ -8,6 +8,7 @@
 
 #include "sluice/channel/HandlerRegistry.hpp"
 #include "sluice/channel/MethodTable.hpp"
+#include "sluice/router/Context.hpp"
 #include "sluice/router/MemoryReport.hpp"
 #include "sluice/router/Router.hpp"
 
@@ -17,8 +18,7 @@ class Worker final : public channel::ChannelEntity {
 public:
   // `requestClose` is called (once) when the controller sends WORKER_CLOSE;
   // the caller shuts the process down after the response is flushed.
-  Worker(channel::HandlerRegistry& registry, const MemoryReport& memory,
-         std::function<void()> requestClose);
+  Worker(const Context& context, const MemoryReport& memory, std::function<void()> requestClose);
   ~Worker() override;
 
   void HandleRequest(channel::Request& request) override;
@@ -34,6 +34,7 @@ private:
   void HandleCreateRouter(channel::Request& request);
   void HandleCloseRouter(channel::Request& request);
 
+  const Context& context_;
   channel::HandlerRegistry& registry_;
   const MemoryReport& memory_;
   std::function<void()> requestClose_;

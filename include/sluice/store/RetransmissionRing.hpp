@@ -115,6 +115,7 @@ public:
 
   Stats GetStats() const;
   uint64_t PacketsHeld() const { return stats_.packetsHeld; }
+  uint64_t Duplicates() const { return stats_.duplicates; }
   uint64_t BucketsHeld() const { return stats_.bucketsHeld; }
 
   static const RingTotals& ThreadTotals();

@@ -38,3 +38,11 @@ public:
 };
 
 } // namespace sluice::util
+
+namespace sluice::util {
+
+// Wall-clock (CLOCK_REALTIME) milliseconds since the Unix epoch: only for
+// NTP timestamps in RTCP sender reports, never for intervals.
+uint64_t WallClockMs();
+
+} // namespace sluice::util

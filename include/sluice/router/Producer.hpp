@@ -1,0 +1,114 @@
+// A Producer: one media source sent by a remote endpoint, as one receive
+// stream per encoding, fanned out to its consumers.
+//
+// Each received packet is copied once into a pool slot (RTX repaired into
+// its original form on the way), stored in its stream's ring, and handed to
+// every consumer by reference. The producer talks back to the sender through
+// its transport's MediaPort: NACKs from the generator, PLI/FIR on consumer
+// demand (throttled: one outstanding request per stream until a keyframe
+// arrives or kKeyFrameWaitMs passes), and receiver reports.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "producer_generated.h"
+#include "sluice/channel/HandlerRegistry.hpp"
+#include "sluice/router/Context.hpp"
+#include "sluice/router/MediaPort.hpp"
+#include "sluice/router/RecvStream.hpp"
+#include "sluice/router/RtpParameters.hpp"
+#include "sluice/rtcp/RtcpWriter.hpp"
+#include "sluice/rtp/KeyFrame.hpp"
+#include "sluice/util/FlatCopy.hpp"
+
+namespace sluice::router {
+
+class SimpleConsumer;
+
+class Producer final : public channel::ChannelEntity {
+public:
+  static constexpr uint64_t kKeyFrameWaitMs = 1000;
+
+  Producer(const Context& context, std::string id, MediaPort& port, ProducerParams params,
+           const FBS::Transport::ProduceRequest& request);
+  ~Producer() override;
+
+  const std::string& Id() const { return id_; }
+  const ProducerParams& Params() const { return params_; }
+  MediaKind Kind() const { return params_.kind; }
+  bool Paused() const { return paused_; }
+  FBS::RtpParameters::Type Type() const { return params_.type; }
+
+  void HandleRequest(channel::Request& request) override;
+
+  // A packet the transport's listener routed here (already SRTP-decrypted).
+  // No: no stream of this producer takes it (counted by the caller).
+  enum class Routed : uint8_t { No, Media, Rtx };
+  Routed ReceiveRtp(const rtp::RtpPacket& packet, uint64_t nowMs);
+  void ReceiveSenderReport(uint32_t ssrc, rtcp::NtpTime ntp, uint64_t nowMs);
+  // Receiver reports for every started stream; false when out of room.
+  bool WriteRtcp(rtcp::CompoundWriter& writer, uint32_t senderSsrc, uint64_t nowMs);
+  // Timer work: NACK retries, ring expiry, scores, RTT from consumers.
+  void Tick(uint64_t nowMs, bool scoreTick);
+
+  // SSRCs (media and RTX) this producer receives, for the transport's listener.
+  std::vector<uint32_t> KnownSsrcs() const;
+  // The stream a simple consumer forwards (the first encoding).
+  RecvStream* StreamForConsumer() { return streams_.empty() ? nullptr : streams_[0].get(); }
+  void AddConsumer(SimpleConsumer* consumer);
+  void RemoveConsumer(SimpleConsumer* consumer);
+  const std::vector<SimpleConsumer*>& Consumers() const { return consumers_; }
+  void RequestKeyFrame(uint64_t nowMs);
+  uint8_t Score() const;
+  std::vector<uint8_t> Scores() const;
+
+  struct Drops {
+    uint64_t unknownPayloadType = 0;
+    uint64_t poolExhausted = 0;
+    uint64_t badRtx = 0;
+  };
+  const Drops& GetDrops() const { return drops_; }
+
+private:
+  void HandleDump(channel::Request& request);
+  void HandleGetStats(channel::Request& request);
+  void HandlePause(channel::Request& request);
+  void HandleResume(channel::Request& request);
+  void HandleEnableTraceEvent(channel::Request& request);
+
+  RecvStream* FindStream(const rtp::RtpPacket& packet, bool* isRtx);
+  void SendNacks(RecvStream& stream, uint64_t nowMs);
+  void SendKeyFrameRequest(RecvStream& stream, uint64_t nowMs);
+  void EmitScores();
+  bool Tracing(FBS::Producer::TraceEventType type) const {
+    return (traceTypes_ & (1u << static_cast<unsigned>(type))) != 0;
+  }
+
+  struct KeyFrameRequest {
+    uint64_t sentMs = 0;
+    bool pending = false;
+    uint8_t firSeq = 0;
+  };
+
+  const Context& context_;
+  std::string id_;
+  MediaPort& port_;
+  ProducerParams params_;
+  util::FlatCopy<FBS::RtpParameters::RtpParameters> rtpParameters_;
+  util::FlatCopy<FBS::RtpParameters::RtpMapping> rtpMapping_;
+  std::vector<std::unique_ptr<RecvStream>> streams_;
+  std::vector<KeyFrameRequest> keyFrameRequests_; // per stream
+  std::vector<SimpleConsumer*> consumers_;
+  rtp::KeyFrameCodec keyFrameCodec_ = rtp::KeyFrameCodec::Unknown;
+  bool paused_;
+  uint8_t traceTypes_ = 0;
+  uint32_t rttMs_ = 0;
+  uint32_t senderSsrc_ = 0; // ours, in the RTCP we send to the remote sender
+  Drops drops_;
+
+  friend struct ProducerMethods;
+};
+
+} // namespace sluice::router

@@ -1,0 +1,131 @@
+// What every transport kind shares: its producers and consumers, the RTP
+// listener that routes received packets to producers, the RTCP demux toward
+// producers and consumers, RTCP report scheduling, bitrate limits and stats.
+//
+// A kind (PlainTransport, later WebRtc/Pipe/Direct) owns the sockets and the
+// security layer: it hands decrypted RTP/RTCP to ReceiveRtp/ReceiveRtcp and
+// implements MediaPort's sends. Requests: the kind's table first, then this
+// one (TRANSPORT_*).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <absl/container/flat_hash_map.h>
+
+#include "sluice/channel/HandlerRegistry.hpp"
+#include "sluice/router/Context.hpp"
+#include "sluice/router/MediaPort.hpp"
+#include "sluice/router/Producer.hpp"
+#include "sluice/router/SimpleConsumer.hpp"
+#include "sluice/rtcp/RtcpPacket.hpp"
+#include "sluice/transport/RtpListener.hpp"
+#include "sluice/util/RateCalculator.hpp"
+#include "transport_generated.h"
+
+namespace sluice::transport {
+
+// What a transport needs from its router.
+class TransportOwner {
+public:
+  virtual ~TransportOwner() = default;
+  virtual router::Producer* FindProducer(std::string_view producerId) = 0;
+};
+
+class Transport : public channel::ChannelEntity, public router::MediaPort {
+public:
+  Transport(const router::Context& context, std::string id, TransportOwner& owner);
+  ~Transport() override;
+
+  const std::string& Id() const { return id_; }
+  void HandleRequest(channel::Request& request) override;
+  // Router timer (every few tens of ms): RTCP reports when due, producer upkeep.
+  void Tick(uint64_t nowMs);
+
+  router::Producer* FindProducer(std::string_view id);
+  const std::map<std::string, std::unique_ptr<router::Producer>, std::less<>>& Producers() const {
+    return producers_;
+  }
+  const std::map<std::string, std::unique_ptr<router::SimpleConsumer>, std::less<>>&
+  Consumers() const {
+    return consumers_;
+  }
+
+  void ReleaseConsumer(const std::string& consumerId) override;
+
+  struct Drops {
+    uint64_t notRtpOrRtcp = 0;
+    uint64_t badRtp = 0;
+    uint64_t noProducer = 0;
+    uint64_t badRtcp = 0;
+    uint64_t unknownTuple = 0;
+    uint64_t srtpFailures = 0;
+    uint64_t notConnected = 0;
+  };
+  const Drops& GetDrops() const { return drops_; }
+
+protected:
+  // Handles the kind's own methods; false: not one of them.
+  virtual bool HandleKindRequest(channel::Request& request) = 0;
+
+  void ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs);
+  void ReceiveRtcp(const uint8_t* data, size_t len, uint64_t nowMs);
+  // Kinds call these from their sends, for stats.
+  void CountSent(size_t bytes, bool rtp, bool retransmission, uint64_t nowMs);
+
+  flatbuffers::Offset<FBS::Transport::Dump> FillBaseDump(flatbuffers::FlatBufferBuilder& b);
+  flatbuffers::Offset<FBS::Transport::Stats> FillBaseStats(flatbuffers::FlatBufferBuilder& b,
+                                                           uint64_t nowMs);
+  void Notify(FBS::Notification::Event event, FBS::Notification::Body type,
+              flatbuffers::Offset<void> body);
+
+  const router::Context& context_;
+  Drops drops_;
+
+private:
+  void HandleProduce(channel::Request& request);
+  void HandleConsume(channel::Request& request);
+  void HandleCloseProducer(channel::Request& request);
+  void HandleCloseConsumer(channel::Request& request);
+  void HandleEnableTraceEvent(channel::Request& request);
+  void HandleSetMaxIncomingBitrate(channel::Request& request);
+  void HandleSetMaxOutgoingBitrate(channel::Request& request);
+  void HandleSetMinOutgoingBitrate(channel::Request& request);
+
+  void DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs);
+  void ReceiveReportBlocks(const rtcp::ReportBlock* blocks, size_t count, uint64_t nowMs);
+  router::SimpleConsumer* ConsumerBySsrc(uint32_t ssrc) const;
+  void SendReports(uint64_t nowMs);
+  void ScheduleReports(uint64_t nowMs);
+
+  struct Traffic {
+    uint64_t bytes = 0;
+    util::RateCalculator rate;
+    void Add(size_t n, uint64_t nowMs) {
+      bytes += n;
+      rate.Update(static_cast<uint32_t>(n), nowMs);
+    }
+  };
+
+  std::string id_;
+  TransportOwner& owner_;
+  std::map<std::string, std::unique_ptr<router::Producer>, std::less<>> producers_;
+  std::map<std::string, std::unique_ptr<router::SimpleConsumer>, std::less<>> consumers_;
+  RtpListener listener_;
+  absl::flat_hash_map<uint32_t, router::SimpleConsumer*> consumersBySsrc_;
+  uint32_t rtcpSsrc_; // ours, as sender of receiver reports
+  uint64_t nextReportMs_ = 0;
+  uint64_t nextScoreMs_ = 0;
+  uint32_t maxIncomingBitrate_ = 0;
+  uint32_t maxOutgoingBitrate_ = 0;
+  uint32_t minOutgoingBitrate_ = 0;
+  uint8_t traceTypes_ = 0;
+  Traffic recv_, send_, rtpRecv_, rtpSend_, rtxRecv_, rtxSend_;
+
+  friend struct TransportMethods;
+};
+
+} // namespace sluice::transport

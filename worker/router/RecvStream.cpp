@@ -1,0 +1,207 @@
+#include "sluice/router/RecvStream.hpp"
+
+#include <algorithm>
+
+namespace sluice::router {
+
+namespace {
+
+constexpr uint32_t kScoreSilenceMs = 2500; // no media for this long: score 0
+
+NackGeneratorConfig NackConfigFor(MediaKind kind) {
+  NackGeneratorConfig c;
+  if (kind == MediaKind::Audio)
+    c.maxTracked = 64;
+  return c;
+}
+
+} // namespace
+
+RecvStream::RecvStream(RecvStreamParams params, const store::RingWindowConfig& ring)
+    : params_(std::move(params)), ring_(ring) {
+  if (params_.codec != nullptr && params_.codec->nack)
+    nack_.emplace(NackConfigFor(params_.kind));
+}
+
+RecvStream::Received RecvStream::OnPacket(const rtp::RtpPacket& packet,
+                                          const store::PacketRef& slot, bool viaRtx,
+                                          uint64_t nowMs) {
+  Received r;
+  r.extSeq = unwrapper_.Unwrap(packet.SequenceNumber());
+  const uint64_t duplicatesBefore = ring_.Duplicates();
+  const bool stored = ring_.Insert(r.extSeq, slot, nowMs);
+  if (!stored && ring_.Duplicates() != duplicatesBefore) {
+    OnDiscarded(viaRtx);
+    return r;
+  }
+  // Older than the ring reaches: not stored, but still new to consumers.
+  r.fresh = true;
+  if (!started_) {
+    started_ = true;
+    baseSeq_ = r.extSeq;
+    maxSeq_ = r.extSeq;
+    expectedPrior_ = 0;
+  } else if (r.extSeq > maxSeq_) {
+    r.gap = r.extSeq > maxSeq_ + 1;
+    maxSeq_ = r.extSeq;
+  } else if (r.extSeq < baseSeq_) {
+    baseSeq_ = r.extSeq; // an early packet arriving late
+  }
+  if (nack_)
+    r.recovered = nack_->OnPacket(r.extSeq, nowMs) && viaRtx;
+  if (viaRtx) {
+    ++stats_.retransmitted;
+    if (r.recovered)
+      ++stats_.repaired;
+  } else {
+    UpdateJitter(packet.Timestamp(), nowMs);
+  }
+  ++stats_.packets;
+  stats_.bytes += packet.Size();
+  rate_.Update(static_cast<uint32_t>(packet.Size()), nowMs);
+  lastPacketMs_ = nowMs;
+  return r;
+}
+
+void RecvStream::OnDiscarded(bool viaRtx) {
+  if (viaRtx)
+    ++stats_.rtxDiscarded;
+  else
+    ++stats_.discarded;
+}
+
+size_t RecvStream::CollectNacks(uint64_t nowMs, uint16_t* out, size_t cap) {
+  return nack_ ? nack_->Collect(nowMs, out, cap) : 0;
+}
+
+void RecvStream::UpdateJitter(uint32_t rtpTs, uint64_t nowMs) {
+  const uint32_t clockRate = params_.codec ? params_.codec->clockRate : 90000;
+  // Arrival in timestamp units; only differences matter, so wrap is harmless
+  // once both values are reduced the same way.
+  const int64_t arrival = static_cast<int64_t>((nowMs * clockRate) / 1000);
+  const int64_t transit = arrival - static_cast<int64_t>(rtpTs);
+  if (haveTransit_) {
+    int64_t d = transit - lastTransit_;
+    // A timestamp wrap between the two packets shows up as a 2^32 jump.
+    d %= int64_t{1} << 32;
+    if (d < 0)
+      d = -d;
+    if (d > (int64_t{1} << 31))
+      d = (int64_t{1} << 32) - d;
+    // J += (|D| - J) / 16, kept scaled by 16 (RFC 3550 A.8).
+    const int64_t j = static_cast<int64_t>(jitterQ4_) + d - ((jitterQ4_ + 8) >> 4);
+    jitterQ4_ = static_cast<uint32_t>(std::clamp<int64_t>(j, 0, UINT32_MAX));
+  }
+  lastTransit_ = transit;
+  haveTransit_ = true;
+}
+
+void RecvStream::OnSenderReport(uint32_t ntpMiddle, uint64_t nowMs) {
+  lastSrNtpMiddle_ = ntpMiddle;
+  lastSrReceivedMs_ = nowMs;
+}
+
+rtcp::ReportBlock RecvStream::MakeReport(uint64_t nowMs) {
+  rtcp::ReportBlock r;
+  r.ssrc = params_.ssrc;
+  if (!started_)
+    return r;
+  const int64_t expected = maxSeq_ - baseSeq_ + 1;
+  const int64_t lost = expected - static_cast<int64_t>(stats_.packets);
+  r.cumulativeLost = static_cast<int32_t>(std::clamp<int64_t>(lost, -0x800000, 0x7FFFFF));
+  const int64_t expectedInterval = expected - expectedPrior_;
+  const int64_t receivedInterval = static_cast<int64_t>(stats_.packets - receivedPrior_);
+  expectedPrior_ = expected;
+  receivedPrior_ = stats_.packets;
+  const int64_t lostInterval = expectedInterval - receivedInterval;
+  lastFractionLost_ = (expectedInterval <= 0 || lostInterval <= 0)
+                          ? 0
+                          : static_cast<uint8_t>((lostInterval << 8) / expectedInterval);
+  r.fractionLost = lastFractionLost_;
+  r.extendedHighestSeq = static_cast<uint32_t>(maxSeq_);
+  r.jitter = jitterQ4_ >> 4;
+  if (lastSrReceivedMs_ != 0) {
+    r.lsr = lastSrNtpMiddle_;
+    r.dlsr = static_cast<uint32_t>(((nowMs - lastSrReceivedMs_) * 65536) / 1000);
+  }
+  return r;
+}
+
+void RecvStream::SetRtt(uint32_t rttMs) {
+  ring_.SetRtt(rttMs);
+  if (nack_)
+    nack_->SetRtt(rttMs);
+}
+
+void RecvStream::Tick(uint64_t nowMs) { ring_.Expire(nowMs); }
+
+bool RecvStream::UpdateScore(uint64_t nowMs) {
+  uint8_t score = score_;
+  if (!started_ || nowMs - lastPacketMs_ > kScoreSilenceMs) {
+    score = 0;
+  } else {
+    const uint64_t expected = static_cast<uint64_t>(maxSeq_ - baseSeq_ + 1);
+    const uint64_t expectedInterval = expected - scoreExpectedPrior_;
+    const uint64_t receivedInterval = stats_.packets - scoreReceivedPrior_;
+    scoreExpectedPrior_ = expected;
+    scoreReceivedPrior_ = stats_.packets;
+    if (expectedInterval > 0) {
+      const uint64_t lost =
+          receivedInterval >= expectedInterval ? 0 : expectedInterval - receivedInterval;
+      // 0% loss: 10; every 5% lost (after repair) costs one point.
+      const uint64_t penalty = (lost * 20 + expectedInterval / 2) / expectedInterval;
+      score = static_cast<uint8_t>(10 - std::min<uint64_t>(10, penalty));
+    }
+  }
+  const bool changed = score != score_;
+  score_ = score;
+  return changed;
+}
+
+flatbuffers::Offset<FBS::RtpStream::Dump>
+RecvStream::FillDump(flatbuffers::FlatBufferBuilder& b) const {
+  const auto& p = params_;
+  const CodecParams* c = p.codec;
+  flatbuffers::Offset<FBS::RtxStream::RtxDump> rtx = 0;
+  if (p.rtxSsrc && c && c->rtxPayloadType) {
+    const std::string mime = (p.kind == MediaKind::Audio ? "audio" : "video") + std::string("/rtx");
+    const auto rtxParams = FBS::RtxStream::CreateParamsDirect(
+        b, *p.rtxSsrc, *c->rtxPayloadType, mime.c_str(), c->clockRate,
+        p.rid.empty() ? nullptr : p.rid.c_str(), p.cname.c_str());
+    rtx = FBS::RtxStream::CreateRtxDump(b, rtxParams);
+  }
+  const auto params = FBS::RtpStream::CreateParamsDirect(
+      b, p.encodingIdx, p.ssrc, c ? c->payloadType : 0, c ? c->mimeType.c_str() : "",
+      c ? c->clockRate : 0, p.rid.empty() ? nullptr : p.rid.c_str(), p.cname.c_str(),
+      p.rtxSsrc ? flatbuffers::Optional<uint32_t>(*p.rtxSsrc) : flatbuffers::nullopt,
+      c && c->rtxPayloadType ? flatbuffers::Optional<uint8_t>(*c->rtxPayloadType)
+                             : flatbuffers::nullopt,
+      c && c->nack, c && c->nackPli, c && c->ccmFir, false, false, 1, 1);
+  return FBS::RtpStream::CreateDump(b, params, score_, rtx);
+}
+
+flatbuffers::Offset<FBS::RtpStream::Stats>
+RecvStream::FillStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs) {
+  const auto& p = params_;
+  const CodecParams* c = p.codec;
+  const int64_t expected = started_ ? maxSeq_ - baseSeq_ + 1 : 0;
+  const int64_t lost = std::max<int64_t>(0, expected - static_cast<int64_t>(stats_.packets));
+  const auto base = FBS::RtpStream::CreateBaseStatsDirect(
+      b, nowMs, p.ssrc,
+      p.kind == MediaKind::Audio ? FBS::RtpParameters::MediaKind::AUDIO
+                                 : FBS::RtpParameters::MediaKind::VIDEO,
+      c ? c->mimeType.c_str() : "", static_cast<uint64_t>(lost), lastFractionLost_,
+      stats_.discarded, stats_.retransmitted, stats_.repaired, stats_.nackCount,
+      stats_.nackPacketCount, stats_.pliCount, stats_.firCount, score_,
+      p.rid.empty() ? nullptr : p.rid.c_str(),
+      p.rtxSsrc ? flatbuffers::Optional<uint32_t>(*p.rtxSsrc) : flatbuffers::nullopt,
+      stats_.rtxDiscarded, 0.0f);
+  const auto baseWrapped = FBS::RtpStream::CreateStats(b, FBS::RtpStream::StatsData::BaseStats,
+                                                       base.Union());
+  const std::vector<flatbuffers::Offset<FBS::RtpStream::BitrateByLayer>> layers;
+  const auto recv = FBS::RtpStream::CreateRecvStatsDirect(
+      b, baseWrapped, jitterQ4_ >> 4, stats_.packets, stats_.bytes, rate_.Rate(nowMs), &layers);
+  return FBS::RtpStream::CreateStats(b, FBS::RtpStream::StatsData::RecvStats, recv.Union());
+}
+
+} // namespace sluice::router

@@ -1,0 +1,356 @@
+#include "sluice/transport/PlainTransport.hpp"
+
+#include <cstring>
+#include <random>
+
+#include <openssl/rand.h>
+
+#include "notification_generated.h"
+#include "request_generated.h"
+#include "response_generated.h"
+#include "sluice/channel/Logger.hpp"
+#include "sluice/channel/MethodTable.hpp"
+#include "sluice/net/Address.hpp"
+#include "sluice/util/Base64.hpp"
+
+namespace sluice::transport {
+
+namespace {
+
+// SRTP needs the whole packet contiguous: built and encrypted here.
+thread_local uint8_t tSrtpScratch[store::PacketRef::kCapacity + 256 + SrtpSession::kMaxTrailer];
+
+bool IsRtcp(const uint8_t* data, size_t len) {
+  // RFC 5761 §4: RTCP packet types 192-223 sit where RTP has M+PT 64-95.
+  return len >= 4 && (data[0] >> 6) == 2 && data[1] >= 192 && data[1] <= 223;
+}
+
+bool IsRtp(const uint8_t* data, size_t len) {
+  return len >= rtp::RtpPacket::kFixedHeaderSize && (data[0] >> 6) == 2;
+}
+
+bool SocketOptionsFrom(const FBS::Transport::ListenInfo& info, const router::Context& context,
+                       net::UdpSocket::Options* out, std::string* error) {
+  if (info.protocol() != FBS::Transport::Protocol::UDP) {
+    *error = "PlainTransport listens on UDP only";
+    return false;
+  }
+  out->ip = info.ip()->str();
+  if (!net::IsValidIp(out->ip)) {
+    *error = "invalid listenInfo.ip '" + out->ip + "'";
+    return false;
+  }
+  out->port = info.port();
+  out->minPort = context.rtcMinPort;
+  out->maxPort = context.rtcMaxPort;
+  if (const auto* range = info.port_range(); range != nullptr && range->min() != 0) {
+    if (range->max() < range->min()) {
+      *error = "listenInfo.portRange.max < min";
+      return false;
+    }
+    out->minPort = range->min();
+    out->maxPort = range->max();
+  }
+  out->ipv6Only = info.flags()->ipv6_only();
+  out->reusePort = info.flags()->udp_reuse_port();
+  out->sendBufferSize = info.send_buffer_size();
+  out->recvBufferSize = info.recv_buffer_size();
+  return true;
+}
+
+} // namespace
+
+PlainTransport::PlainTransport(const router::Context& context, std::string id,
+                               TransportOwner& owner)
+    : Transport(context, std::move(id), owner) {}
+
+PlainTransport::~PlainTransport() = default;
+
+std::unique_ptr<PlainTransport>
+PlainTransport::Create(const router::Context& context, std::string id, TransportOwner& owner,
+                       const FBS::PlainTransport::PlainTransportOptions& options,
+                       std::string* error) {
+  if (options.base()->enable_sctp()) {
+    *error = "enableSctp is not supported: data channels are not implemented yet";
+    return nullptr;
+  }
+  std::unique_ptr<PlainTransport> t(new PlainTransport(context, std::move(id), owner));
+  t->rtcpMux_ = options.rtcp_mux();
+  t->comedia_ = options.comedia();
+
+  net::UdpSocket::Options rtpOptions;
+  if (!SocketOptionsFrom(*options.listen_info(), context, &rtpOptions, error))
+    return nullptr;
+  if (const auto* a = options.listen_info()->announced_address())
+    t->announcedAddress_ = a->str();
+  t->rtpSocket_ = net::UdpSocket::Open(context.loop, rtpOptions, t.get(), error);
+  if (!t->rtpSocket_)
+    return nullptr;
+  if (!t->rtcpMux_) {
+    net::UdpSocket::Options rtcpOptions = rtpOptions;
+    rtcpOptions.port = 0;
+    if (const auto* info = options.rtcp_listen_info()) {
+      if (!SocketOptionsFrom(*info, context, &rtcpOptions, error))
+        return nullptr;
+      if (const auto* a = info->announced_address())
+        t->rtcpAnnouncedAddress_ = a->str();
+    } else {
+      t->rtcpAnnouncedAddress_ = t->announcedAddress_;
+    }
+    t->rtcpSocket_ = net::UdpSocket::Open(context.loop, rtcpOptions, t.get(), error);
+    if (!t->rtcpSocket_)
+      return nullptr;
+  }
+
+  if (options.enable_srtp()) {
+    const auto suite = static_cast<SrtpSuite>(
+        options.srtp_crypto_suite().value_or(FBS::SrtpParameters::SrtpCryptoSuite::AES_CM_128_HMAC_SHA1_80));
+    if (static_cast<uint8_t>(suite) > static_cast<uint8_t>(SrtpSuite::AesCm128HmacSha1_32)) {
+      *error = "invalid srtpCryptoSuite";
+      return nullptr;
+    }
+    t->srtpSuite_ = suite;
+    t->srtpLocalKey_.resize(SrtpMasterLength(suite));
+    if (RAND_bytes(t->srtpLocalKey_.data(), static_cast<int>(t->srtpLocalKey_.size())) != 1) {
+      *error = "cannot generate an SRTP key";
+      return nullptr;
+    }
+    t->srtpOut_ = SrtpSession::Create(SrtpSession::Direction::Outbound, suite,
+                                      t->srtpLocalKey_.data(), t->srtpLocalKey_.size(), error);
+    if (!t->srtpOut_)
+      return nullptr;
+  }
+  return t;
+}
+
+bool PlainTransport::HandleKindRequest(channel::Request& request) {
+  switch (request.Method()) {
+  case FBS::Request::Method::PLAINTRANSPORT_CONNECT:
+    if (channel::CheckBodyType(request, FBS::Request::Body::PlainTransport_ConnectRequest))
+      HandleConnect(request);
+    return true;
+  case FBS::Request::Method::TRANSPORT_DUMP:
+    if (channel::CheckBodyType(request, FBS::Request::Body::NONE))
+      HandleDump(request);
+    return true;
+  case FBS::Request::Method::TRANSPORT_GET_STATS:
+    if (channel::CheckBodyType(request, FBS::Request::Body::NONE))
+      HandleGetStats(request);
+    return true;
+  default:
+    return false;
+  }
+}
+
+void PlainTransport::HandleConnect(channel::Request& request) {
+  const auto* body = request.Body<FBS::PlainTransport::ConnectRequest>();
+  if (connected_) {
+    request.Error("connect() already called");
+    return;
+  }
+  std::unique_ptr<SrtpSession> srtpIn;
+  if (srtpSuite_) {
+    const auto* srtp = body->srtp_parameters();
+    if (srtp == nullptr) {
+      request.TypeError("missing srtpParameters (SRTP enabled)");
+      return;
+    }
+    const auto suite = static_cast<SrtpSuite>(srtp->crypto_suite());
+    const auto key = util::Base64Decode(srtp->key_base64()->string_view());
+    if (!key || static_cast<uint8_t>(suite) > 3 || key->size() != SrtpMasterLength(suite)) {
+      request.TypeError("invalid srtpParameters (wrong key or crypto suite)");
+      return;
+    }
+    std::string error;
+    srtpIn = SrtpSession::Create(SrtpSession::Direction::Inbound, suite, key->data(), key->size(),
+                                 &error);
+    if (!srtpIn) {
+      request.Error("SRTP: " + error);
+      return;
+    }
+  } else if (body->srtp_parameters() != nullptr) {
+    request.TypeError("srtpParameters given but SRTP is not enabled");
+    return;
+  }
+  if (!comedia_) {
+    if (body->ip() == nullptr || !body->port()) {
+      request.TypeError(body->ip() == nullptr ? "missing ip" : "missing port");
+      return;
+    }
+    const auto remote = net::Endpoint::FromIpPort(body->ip()->string_view(), *body->port());
+    if (!remote) {
+      request.TypeError("invalid ip '" + body->ip()->str() + "'");
+      return;
+    }
+    if (remote->Sa()->sa_family != rtpSocket_->Family()) {
+      request.TypeError("ip family does not match the listening ip");
+      return;
+    }
+    if (!rtcpMux_) {
+      if (!body->rtcp_port()) {
+        request.TypeError("missing rtcpPort (required when rtcpMux is false)");
+        return;
+      }
+      rtcpTuple_ = net::Endpoint::FromIpPort(body->ip()->string_view(), *body->rtcp_port());
+    }
+    tuple_ = remote;
+  }
+  srtpIn_ = std::move(srtpIn);
+  connected_ = true;
+  auto& b = request.Builder();
+  const auto tuple = FillTuple(b, false);
+  const auto rtcpTuple = rtcpMux_ ? 0 : FillTuple(b, true);
+  const auto srtp = FillSrtpParameters(b);
+  const auto response = FBS::PlainTransport::CreateConnectResponse(b, tuple, rtcpTuple, srtp);
+  request.Accept(FBS::Response::Body::PlainTransport_ConnectResponse, response.Union());
+}
+
+// --- datagrams --------------------------------------------------------------------
+
+bool PlainTransport::AcceptFrom(bool rtcpSocket, const net::Endpoint& from) {
+  std::optional<net::Endpoint>& known = rtcpSocket ? rtcpTuple_ : tuple_;
+  if (known)
+    return *known == from;
+  if (!comedia_)
+    return false;
+  known = from;
+  NotifyTuple(rtcpSocket);
+  return true;
+}
+
+void PlainTransport::OnUdpDatagram(net::UdpSocket& socket, uint8_t* data, size_t len,
+                                   const net::Endpoint& from) {
+  const uint64_t now = context_.NowMs();
+  const bool rtcpSocket = &socket == rtcpSocket_.get();
+  const bool rtcp = IsRtcp(data, len);
+  if (!rtcp && (rtcpSocket || !IsRtp(data, len))) {
+    ++drops_.notRtpOrRtcp;
+    return;
+  }
+  if (!AcceptFrom(rtcpSocket, from)) {
+    ++drops_.unknownTuple;
+    return;
+  }
+  if (srtpSuite_) {
+    if (!srtpIn_) {
+      ++drops_.notConnected;
+      return;
+    }
+    len = rtcp ? srtpIn_->UnprotectRtcp(data, len) : srtpIn_->UnprotectRtp(data, len);
+    if (len == 0) {
+      ++drops_.srtpFailures;
+      return;
+    }
+  }
+  if (rtcp)
+    ReceiveRtcp(data, len, now);
+  else
+    ReceiveRtp(data, len, now);
+}
+
+void PlainTransport::SendRtp(const uint8_t* head, size_t headLen, const uint8_t* tail,
+                             size_t tailLen, const store::PacketRef& hold, bool retransmission) {
+  if (!tuple_)
+    return;
+  const uint64_t now = context_.NowMs();
+  if (srtpOut_) {
+    const size_t len = headLen + tailLen;
+    if (len + SrtpSession::kMaxTrailer > sizeof(tSrtpScratch))
+      return;
+    std::memcpy(tSrtpScratch, head, headLen);
+    if (tailLen != 0)
+      std::memcpy(tSrtpScratch + headLen, tail, tailLen);
+    const size_t out = srtpOut_->ProtectRtp(tSrtpScratch, len, sizeof(tSrtpScratch));
+    if (out == 0)
+      return;
+    if (rtpSocket_->Send(tSrtpScratch, out, nullptr, 0, store::PacketRef(), *tuple_))
+      CountSent(out, true, retransmission, now);
+    return;
+  }
+  if (rtpSocket_->Send(head, headLen, tail, tailLen, hold, *tuple_))
+    CountSent(headLen + tailLen, true, retransmission, now);
+}
+
+void PlainTransport::SendRtcp(const uint8_t* data, size_t len) {
+  net::UdpSocket* socket = rtcpMux_ ? rtpSocket_.get() : rtcpSocket_.get();
+  const std::optional<net::Endpoint>& to = rtcpMux_ ? tuple_ : rtcpTuple_;
+  if (!to || socket == nullptr)
+    return;
+  const uint64_t now = context_.NowMs();
+  if (srtpOut_) {
+    if (len + SrtpSession::kMaxTrailer > sizeof(tSrtpScratch))
+      return;
+    std::memcpy(tSrtpScratch, data, len);
+    len = srtpOut_->ProtectRtcp(tSrtpScratch, len, sizeof(tSrtpScratch));
+    if (len == 0)
+      return;
+    data = tSrtpScratch;
+  }
+  if (socket->Send(data, len, nullptr, 0, store::PacketRef(), *to))
+    CountSent(len, false, false, now);
+}
+
+// --- notifications, dump, stats ----------------------------------------------------
+
+void PlainTransport::NotifyTuple(bool rtcp) {
+  auto& b = context_.writer->NotificationBuilder();
+  const auto tuple = FillTuple(b, rtcp);
+  if (rtcp) {
+    const auto body = FBS::PlainTransport::CreateRtcpTupleNotification(b, tuple);
+    Notify(FBS::Notification::Event::PLAINTRANSPORT_RTCP_TUPLE,
+           FBS::Notification::Body::PlainTransport_RtcpTupleNotification, body.Union());
+  } else {
+    const auto body = FBS::PlainTransport::CreateTupleNotification(b, tuple);
+    Notify(FBS::Notification::Event::PLAINTRANSPORT_TUPLE,
+           FBS::Notification::Body::PlainTransport_TupleNotification, body.Union());
+  }
+}
+
+flatbuffers::Offset<FBS::Transport::Tuple>
+PlainTransport::FillTuple(flatbuffers::FlatBufferBuilder& b, bool rtcp) const {
+  const net::UdpSocket& socket = rtcp && rtcpSocket_ ? *rtcpSocket_ : *rtpSocket_;
+  const std::string& announced = rtcp ? rtcpAnnouncedAddress_ : announcedAddress_;
+  const std::optional<net::Endpoint>& remote = rtcp ? rtcpTuple_ : tuple_;
+  const std::string local = announced.empty() ? socket.LocalIp() : announced;
+  const std::string remoteIp = remote ? remote->Ip() : std::string();
+  return FBS::Transport::CreateTupleDirect(b, local.c_str(), socket.LocalPort(),
+                                           remote ? remoteIp.c_str() : nullptr,
+                                           remote ? remote->Port() : 0,
+                                           FBS::Transport::Protocol::UDP);
+}
+
+flatbuffers::Offset<FBS::SrtpParameters::SrtpParameters>
+PlainTransport::FillSrtpParameters(flatbuffers::FlatBufferBuilder& b) const {
+  if (!srtpSuite_)
+    return 0;
+  const std::string key = util::Base64Encode(srtpLocalKey_.data(), srtpLocalKey_.size());
+  return FBS::SrtpParameters::CreateSrtpParametersDirect(
+      b, static_cast<FBS::SrtpParameters::SrtpCryptoSuite>(*srtpSuite_), key.c_str());
+}
+
+flatbuffers::Offset<FBS::PlainTransport::DumpResponse>
+PlainTransport::FillDump(flatbuffers::FlatBufferBuilder& b) {
+  const auto base = FillBaseDump(b);
+  const auto tuple = FillTuple(b, false);
+  const auto rtcpTuple = rtcpMux_ ? 0 : FillTuple(b, true);
+  const auto srtp = FillSrtpParameters(b);
+  return FBS::PlainTransport::CreateDumpResponse(b, base, rtcpMux_, comedia_, tuple, rtcpTuple,
+                                                 srtp);
+}
+
+void PlainTransport::HandleDump(channel::Request& request) {
+  const auto dump = FillDump(request.Builder());
+  request.Accept(FBS::Response::Body::PlainTransport_DumpResponse, dump.Union());
+}
+
+void PlainTransport::HandleGetStats(channel::Request& request) {
+  auto& b = request.Builder();
+  const auto base = FillBaseStats(b, context_.NowMs());
+  const auto tuple = FillTuple(b, false);
+  const auto rtcpTuple = rtcpMux_ ? 0 : FillTuple(b, true);
+  const auto stats =
+      FBS::PlainTransport::CreateGetStatsResponse(b, base, rtcpMux_, comedia_, tuple, rtcpTuple);
+  request.Accept(FBS::Response::Body::PlainTransport_GetStatsResponse, stats.Union());
+}
+
+} // namespace sluice::transport

@@ -1,0 +1,456 @@
+#include "sluice/transport/Transport.hpp"
+
+#include <random>
+
+#include "notification_generated.h"
+#include "request_generated.h"
+#include "response_generated.h"
+#include "sluice/channel/Logger.hpp"
+#include "sluice/channel/MethodTable.hpp"
+#include "sluice/rtcp/NtpTime.hpp"
+#include "sluice/rtcp/RtcpWriter.hpp"
+#include "sluice/util/Clock.hpp"
+
+namespace sluice::transport {
+
+using channel::MethodEntry;
+using FBS::Request::Body;
+using FBS::Request::Method;
+using Uri = FBS::RtpParameters::RtpHeaderExtensionUri;
+
+namespace {
+
+constexpr uint64_t kVideoReportMs = 1000; // RTCP report interval (randomized ±50%)
+constexpr uint64_t kAudioReportMs = 5000;
+constexpr uint64_t kScoreMs = 1000;
+constexpr size_t kRtcpMtu = 1200;
+
+std::minstd_rand& Rng() {
+  static thread_local std::minstd_rand rng{std::random_device{}()};
+  return rng;
+}
+
+} // namespace
+
+struct TransportMethods {
+  static const std::array<MethodEntry<Transport>, 8> kTable;
+};
+
+const std::array<MethodEntry<Transport>, 8> TransportMethods::kTable = {{
+    {Method::TRANSPORT_PRODUCE, Body::Transport_ProduceRequest, &Transport::HandleProduce},
+    {Method::TRANSPORT_CONSUME, Body::Transport_ConsumeRequest, &Transport::HandleConsume},
+    {Method::TRANSPORT_CLOSE_PRODUCER, Body::Transport_CloseProducerRequest,
+     &Transport::HandleCloseProducer},
+    {Method::TRANSPORT_CLOSE_CONSUMER, Body::Transport_CloseConsumerRequest,
+     &Transport::HandleCloseConsumer},
+    {Method::TRANSPORT_ENABLE_TRACE_EVENT, Body::Transport_EnableTraceEventRequest,
+     &Transport::HandleEnableTraceEvent},
+    {Method::TRANSPORT_SET_MAX_INCOMING_BITRATE, Body::Transport_SetMaxIncomingBitrateRequest,
+     &Transport::HandleSetMaxIncomingBitrate},
+    {Method::TRANSPORT_SET_MAX_OUTGOING_BITRATE, Body::Transport_SetMaxOutgoingBitrateRequest,
+     &Transport::HandleSetMaxOutgoingBitrate},
+    {Method::TRANSPORT_SET_MIN_OUTGOING_BITRATE, Body::Transport_SetMinOutgoingBitrateRequest,
+     &Transport::HandleSetMinOutgoingBitrate},
+}};
+
+Transport::Transport(const router::Context& context, std::string id, TransportOwner& owner)
+    : context_(context), id_(std::move(id)), owner_(owner),
+      rtcpSsrc_(static_cast<uint32_t>(Rng()()) | 1u) {}
+
+Transport::~Transport() {
+  // Consumers first (they detach from producers, possibly ours), then
+  // producers (whose consumers on other transports are released there).
+  auto consumers = std::move(consumers_);
+  consumers_.clear();
+  consumersBySsrc_.clear();
+  consumers.clear();
+  auto producers = std::move(producers_);
+  producers_.clear();
+  producers.clear();
+  context_.registry->Remove(id_);
+}
+
+void Transport::HandleRequest(channel::Request& request) {
+  if (HandleKindRequest(request))
+    return;
+  channel::DispatchMethod(*this, TransportMethods::kTable, {"TRANSPORT_"}, "Transport", request);
+}
+
+router::Producer* Transport::FindProducer(std::string_view id) {
+  const auto it = producers_.find(id);
+  return it == producers_.end() ? nullptr : it->second.get();
+}
+
+// --- media ------------------------------------------------------------------------
+
+void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
+  rtp::ParseError why;
+  const auto packet = rtp::RtpPacket::Parse(data, len, &why);
+  if (!packet) {
+    ++drops_.badRtp;
+    return;
+  }
+  recv_.Add(len, nowMs);
+  // The first producer's ids stand for the transport (one remote endpoint).
+  uint8_t midId = 0;
+  uint8_t ridId = 0;
+  if (!producers_.empty()) {
+    const auto& ext = producers_.begin()->second->Params().extIds;
+    midId = ext.Get(Uri::Mid);
+    ridId = ext.Get(Uri::RtpStreamId);
+  }
+  router::Producer* producer = listener_.Find(*packet, midId, ridId);
+  if (producer == nullptr) {
+    // RTX of a producer that announced no RTX SSRC: let each producer try.
+    for (auto& [id, p] : producers_) {
+      const auto routed = p->ReceiveRtp(*packet, nowMs);
+      if (routed != router::Producer::Routed::No) {
+        listener_.Learn(packet->Ssrc(), p.get());
+        (routed == router::Producer::Routed::Rtx ? rtxRecv_ : rtpRecv_).Add(len, nowMs);
+        return;
+      }
+    }
+    ++drops_.noProducer;
+    SLUICE_DEBUG(Rtp, "no producer for RTP packet [ssrc:%u, pt:%u]", packet->Ssrc(),
+                 packet->PayloadType());
+    return;
+  }
+  const auto routed = producer->ReceiveRtp(*packet, nowMs);
+  if (routed == router::Producer::Routed::No) {
+    ++drops_.noProducer;
+    return;
+  }
+  listener_.Learn(packet->Ssrc(), producer);
+  (routed == router::Producer::Routed::Rtx ? rtxRecv_ : rtpRecv_).Add(len, nowMs);
+}
+
+void Transport::ReceiveRtcp(const uint8_t* data, size_t len, uint64_t nowMs) {
+  recv_.Add(len, nowMs);
+  rtcp::CompoundIterator it(data, len);
+  rtcp::RtcpPacket packet = *rtcp::RtcpPacket::Parse(data, len);
+  while (it.Next(&packet))
+    DispatchRtcp(packet, nowMs);
+  if (it.Error())
+    ++drops_.badRtcp;
+}
+
+router::SimpleConsumer* Transport::ConsumerBySsrc(uint32_t ssrc) const {
+  const auto it = consumersBySsrc_.find(ssrc);
+  return it == consumersBySsrc_.end() ? nullptr : it->second;
+}
+
+void Transport::ReceiveReportBlocks(const rtcp::ReportBlock* blocks, size_t count,
+                                    uint64_t nowMs) {
+  for (size_t i = 0; i < count; ++i)
+    if (auto* c = ConsumerBySsrc(blocks[i].ssrc))
+      c->ReceiveReport(blocks[i], nowMs);
+}
+
+void Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
+  using rtcp::PacketType;
+  rtcp::ReportBlock blocks[31];
+  switch (static_cast<PacketType>(packet.Type())) {
+  case PacketType::SR:
+    if (const auto sr = rtcp::SenderReport::Parse(packet)) {
+      for (auto& [id, p] : producers_)
+        p->ReceiveSenderReport(sr->Ssrc(), {sr->NtpSeconds(), sr->NtpFraction()}, nowMs);
+      const size_t n = std::min<size_t>(sr->ReportCount(), 31);
+      for (size_t i = 0; i < n; ++i)
+        blocks[i] = sr->Report(i);
+      ReceiveReportBlocks(blocks, n, nowMs);
+    }
+    break;
+  case PacketType::RR:
+    if (const auto rr = rtcp::ReceiverReport::Parse(packet)) {
+      const size_t n = std::min<size_t>(rr->ReportCount(), 31);
+      for (size_t i = 0; i < n; ++i)
+        blocks[i] = rr->Report(i);
+      ReceiveReportBlocks(blocks, n, nowMs);
+    }
+    break;
+  case PacketType::RTPFB:
+    if (packet.Fmt() == rtcp::kFmtNack) {
+      if (const auto nack = rtcp::GenericNack::Parse(packet))
+        if (auto* c = ConsumerBySsrc(nack->MediaSsrc()))
+          c->ReceiveNack(*nack, nowMs);
+    }
+    break;
+  case PacketType::PSFB:
+    if (packet.Fmt() == rtcp::kFmtPli) {
+      if (const auto pli = rtcp::Pli::Parse(packet))
+        if (auto* c = ConsumerBySsrc(pli->MediaSsrc()))
+          c->ReceiveKeyFrameRequest(false, nowMs);
+    } else if (packet.Fmt() == rtcp::kFmtFir) {
+      if (const auto fir = rtcp::Fir::Parse(packet))
+        for (size_t i = 0; i < fir->EntryCount(); ++i)
+          if (auto* c = ConsumerBySsrc(fir->Entry(i).ssrc))
+            c->ReceiveKeyFrameRequest(true, nowMs);
+    }
+    break;
+  default:
+    break; // SDES, BYE, APP, XR: nothing to act on
+  }
+}
+
+void Transport::CountSent(size_t bytes, bool rtp, bool retransmission, uint64_t nowMs) {
+  send_.Add(bytes, nowMs);
+  if (rtp)
+    (retransmission ? rtxSend_ : rtpSend_).Add(bytes, nowMs);
+}
+
+void Transport::Tick(uint64_t nowMs) {
+  const bool scoreTick = nowMs >= nextScoreMs_;
+  if (scoreTick)
+    nextScoreMs_ = nowMs + kScoreMs;
+  for (auto& [id, p] : producers_)
+    p->Tick(nowMs, scoreTick);
+  if (nowMs >= nextReportMs_) {
+    if (nextReportMs_ != 0)
+      SendReports(nowMs);
+    ScheduleReports(nowMs);
+  }
+}
+
+void Transport::ScheduleReports(uint64_t nowMs) {
+  bool video = false;
+  for (const auto& [id, p] : producers_)
+    video |= p->Kind() == router::MediaKind::Video;
+  for (const auto& [id, c] : consumers_)
+    video |= c->Kind() == router::MediaKind::Video;
+  const uint64_t interval = video ? kVideoReportMs : kAudioReportMs;
+  // RFC 3550 §6.3.1: randomize over [0.5, 1.5] of the interval.
+  nextReportMs_ = nowMs + interval / 2 + Rng()() % interval;
+}
+
+void Transport::SendReports(uint64_t nowMs) {
+  if (!CanSend() || (producers_.empty() && consumers_.empty()))
+    return;
+  uint8_t buf[kRtcpMtu];
+  rtcp::CompoundWriter w(buf, sizeof(buf));
+  const rtcp::NtpTime ntp = rtcp::NtpFromUnixMs(util::WallClockMs());
+  auto flush = [&] {
+    if (w.Size() > 0)
+      SendRtcp(w.Data(), w.Size());
+    w.Reset();
+  };
+  for (auto& [id, c] : consumers_) {
+    if (!c->WriteRtcp(w, ntp, nowMs)) {
+      flush();
+      c->WriteRtcp(w, ntp, nowMs);
+    }
+  }
+  for (auto& [id, p] : producers_) {
+    if (!p->WriteRtcp(w, rtcpSsrc_, nowMs)) {
+      flush();
+      p->WriteRtcp(w, rtcpSsrc_, nowMs);
+    }
+  }
+  flush();
+}
+
+// --- channel methods -------------------------------------------------------------
+
+void Transport::HandleProduce(channel::Request& request) {
+  const auto* body = request.Body<FBS::Transport::ProduceRequest>();
+  const std::string id = body->producer_id()->str();
+  if (context_.registry->Contains(id)) {
+    request.Error("a Producer with same producerId already exists");
+    return;
+  }
+  std::string error;
+  auto params = router::ProducerParams::From(*body, &error);
+  if (!params) {
+    request.TypeError(error);
+    return;
+  }
+  auto producer = std::make_unique<router::Producer>(context_, id, *this, std::move(*params), *body);
+  if (!listener_.Add(producer.get(), &error)) {
+    request.Error(error);
+    return;
+  }
+  context_.registry->AddRequestHandler(id, producer.get());
+  const auto type = producer->Type();
+  producers_.emplace(id, std::move(producer));
+  auto& b = request.Builder();
+  const auto response = FBS::Transport::CreateProduceResponse(b, type);
+  request.Accept(FBS::Response::Body::Transport_ProduceResponse, response.Union());
+}
+
+void Transport::HandleConsume(channel::Request& request) {
+  const auto* body = request.Body<FBS::Transport::ConsumeRequest>();
+  const std::string id = body->consumer_id()->str();
+  if (context_.registry->Contains(id)) {
+    request.Error("a Consumer with same consumerId already exists");
+    return;
+  }
+  router::Producer* producer = owner_.FindProducer(body->producer_id()->string_view());
+  if (producer == nullptr) {
+    request.Error("Producer not found [producerId:" + body->producer_id()->str() + "]");
+    return;
+  }
+  if (body->type() != FBS::RtpParameters::Type::SIMPLE) {
+    request.Error(std::string(FBS::RtpParameters::EnumNameType(body->type())) +
+                  " consumers not implemented");
+    return;
+  }
+  std::string error;
+  auto params = router::ConsumerParams::From(*body, &error);
+  if (!params) {
+    request.TypeError(error);
+    return;
+  }
+  if (ConsumerBySsrc(params->ssrc) || (params->rtxSsrc && ConsumerBySsrc(*params->rtxSsrc))) {
+    request.Error("a Consumer with same ssrc already exists in this transport");
+    return;
+  }
+  auto consumer = std::make_unique<router::SimpleConsumer>(context_, id, *producer, *this,
+                                                            std::move(*params), *body);
+  router::SimpleConsumer* c = consumer.get();
+  context_.registry->AddRequestHandler(id, c);
+  consumersBySsrc_[c->Ssrc()] = c;
+  if (c->RtxSsrc() != 0)
+    consumersBySsrc_[c->RtxSsrc()] = c;
+  consumers_.emplace(id, std::move(consumer));
+
+  auto& b = request.Builder();
+  const std::vector<uint8_t> scores = producer->Scores();
+  const auto score = FBS::Consumer::CreateConsumerScoreDirect(b, c->Score(), producer->Score(),
+                                                             &scores);
+  const auto response =
+      FBS::Transport::CreateConsumeResponse(b, c->Paused(), c->ProducerPaused(), score, 0);
+  request.Accept(FBS::Response::Body::Transport_ConsumeResponse, response.Union());
+}
+
+void Transport::HandleCloseProducer(channel::Request& request) {
+  const auto* body = request.Body<FBS::Transport::CloseProducerRequest>();
+  const auto it = producers_.find(body->producer_id()->string_view());
+  if (it == producers_.end()) {
+    request.Error("Producer not found [producerId:" + body->producer_id()->str() + "]");
+    return;
+  }
+  listener_.Remove(it->second.get());
+  auto producer = std::move(it->second);
+  producers_.erase(it);
+  producer.reset();
+  request.Accept();
+}
+
+void Transport::ReleaseConsumer(const std::string& consumerId) {
+  const auto it = consumers_.find(consumerId);
+  if (it == consumers_.end())
+    return;
+  auto consumer = std::move(it->second);
+  consumers_.erase(it);
+  absl::erase_if(consumersBySsrc_,
+                 [c = consumer.get()](const auto& kv) { return kv.second == c; });
+}
+
+void Transport::HandleCloseConsumer(channel::Request& request) {
+  const auto* body = request.Body<FBS::Transport::CloseConsumerRequest>();
+  const std::string id = body->consumer_id()->str();
+  if (consumers_.find(id) == consumers_.end()) {
+    request.Error("Consumer not found [consumerId:" + id + "]");
+    return;
+  }
+  ReleaseConsumer(id);
+  request.Accept();
+}
+
+void Transport::HandleEnableTraceEvent(channel::Request& request) {
+  const auto* body = request.Body<FBS::Transport::EnableTraceEventRequest>();
+  traceTypes_ = 0;
+  for (const auto type : *body->events())
+    traceTypes_ |= static_cast<uint8_t>(1u << static_cast<unsigned>(type));
+  request.Accept();
+}
+
+void Transport::HandleSetMaxIncomingBitrate(channel::Request& request) {
+  maxIncomingBitrate_ =
+      request.Body<FBS::Transport::SetMaxIncomingBitrateRequest>()->max_incoming_bitrate();
+  request.Accept();
+}
+
+void Transport::HandleSetMaxOutgoingBitrate(channel::Request& request) {
+  const uint32_t value =
+      request.Body<FBS::Transport::SetMaxOutgoingBitrateRequest>()->max_outgoing_bitrate();
+  if (value != 0 && minOutgoingBitrate_ != 0 && value < minOutgoingBitrate_) {
+    request.Error("maxOutgoingBitrate must be >= minOutgoingBitrate");
+    return;
+  }
+  maxOutgoingBitrate_ = value;
+  request.Accept();
+}
+
+void Transport::HandleSetMinOutgoingBitrate(channel::Request& request) {
+  const uint32_t value =
+      request.Body<FBS::Transport::SetMinOutgoingBitrateRequest>()->min_outgoing_bitrate();
+  if (value != 0 && maxOutgoingBitrate_ != 0 && value > maxOutgoingBitrate_) {
+    request.Error("minOutgoingBitrate must be <= maxOutgoingBitrate");
+    return;
+  }
+  minOutgoingBitrate_ = value;
+  request.Accept();
+}
+
+// --- dump and stats ---------------------------------------------------------------
+
+flatbuffers::Offset<FBS::Transport::Dump>
+Transport::FillBaseDump(flatbuffers::FlatBufferBuilder& b) {
+  std::vector<flatbuffers::Offset<flatbuffers::String>> producerIds;
+  for (const auto& [id, p] : producers_)
+    producerIds.push_back(b.CreateString(id));
+  std::vector<flatbuffers::Offset<flatbuffers::String>> consumerIds;
+  std::vector<flatbuffers::Offset<FBS::Common::Uint32String>> bySsrc;
+  std::vector<flatbuffers::Offset<FBS::Common::Uint32String>> byRtxSsrc;
+  for (const auto& [id, c] : consumers_) {
+    consumerIds.push_back(b.CreateString(id));
+    bySsrc.push_back(FBS::Common::CreateUint32StringDirect(b, c->Ssrc(), id.c_str()));
+    if (c->RtxSsrc() != 0)
+      byRtxSsrc.push_back(FBS::Common::CreateUint32StringDirect(b, c->RtxSsrc(), id.c_str()));
+  }
+  const std::vector<flatbuffers::Offset<flatbuffers::String>> none;
+  const auto extOffset = [&] {
+    flatbuffers::Optional<uint8_t> mid, rid, rrid, abs, twcc;
+    if (!producers_.empty()) {
+      const auto& ids = producers_.begin()->second->Params().extIds;
+      auto opt = [&](Uri u) {
+        return ids.Get(u) ? flatbuffers::Optional<uint8_t>(ids.Get(u)) : flatbuffers::nullopt;
+      };
+      mid = opt(Uri::Mid);
+      rid = opt(Uri::RtpStreamId);
+      rrid = opt(Uri::RepairRtpStreamId);
+      abs = opt(Uri::AbsSendTime);
+      twcc = opt(Uri::TransportWideCcDraft01);
+    }
+    return FBS::Transport::CreateRecvRtpHeaderExtensions(b, mid, rid, rrid, abs, twcc);
+  }();
+  const auto listener = listener_.Fill(b);
+  std::vector<FBS::Transport::TraceEventType> traces;
+  for (uint8_t t = 0; t <= static_cast<uint8_t>(FBS::Transport::TraceEventType::MAX); ++t)
+    if (traceTypes_ & (1u << t))
+      traces.push_back(static_cast<FBS::Transport::TraceEventType>(t));
+  return FBS::Transport::CreateDumpDirect(b, id_.c_str(), false, &producerIds, &consumerIds,
+                                          &bySsrc, &byRtxSsrc, &none, &none, extOffset, listener,
+                                          0, 0, flatbuffers::nullopt, 0, &traces);
+}
+
+flatbuffers::Offset<FBS::Transport::Stats>
+Transport::FillBaseStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs) {
+  auto opt = [](uint32_t v) {
+    return v ? flatbuffers::Optional<uint32_t>(v) : flatbuffers::nullopt;
+  };
+  return FBS::Transport::CreateStatsDirect(
+      b, id_.c_str(), nowMs, flatbuffers::nullopt, recv_.bytes, recv_.rate.Rate(nowMs),
+      send_.bytes, send_.rate.Rate(nowMs), rtpRecv_.bytes, rtpRecv_.rate.Rate(nowMs),
+      rtpSend_.bytes, rtpSend_.rate.Rate(nowMs), rtxRecv_.bytes, rtxRecv_.rate.Rate(nowMs),
+      rtxSend_.bytes, rtxSend_.rate.Rate(nowMs), 0, 0, flatbuffers::nullopt,
+      flatbuffers::nullopt, opt(maxIncomingBitrate_), opt(maxOutgoingBitrate_),
+      opt(minOutgoingBitrate_), flatbuffers::nullopt, flatbuffers::nullopt);
+}
+
+void Transport::Notify(FBS::Notification::Event event, FBS::Notification::Body type,
+                       flatbuffers::Offset<void> body) {
+  context_.writer->Notify(id_, event, type, body);
+}
+
+} // namespace sluice::transport
