@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+
+#include <uv.h>
 
 #include "message_generated.h"
 #include "sluice/channel/Dispatcher.hpp"
@@ -54,11 +57,22 @@ void CheckOutput(channel::ChannelWriter& writer, size_t framesIn) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // One loop for the process: routers own timers, transports own sockets;
+  // whatever an input opened is closed before the next input.
+  static uv_loop_t* loop = [] {
+    static uv_loop_t l;
+    uv_loop_init(&l);
+    return &l;
+  }();
   channel::ChannelWriter writer(1u << 20);
   channel::HandlerRegistry registry;
+  router::Context context;
+  context.loop = loop;
+  context.registry = &registry;
+  context.writer = &writer;
   router::MemoryReport memory(writer);
-  router::Worker worker(registry, memory, [] {});
-  channel::Dispatcher dispatcher(writer, registry, worker);
+  auto worker = std::make_unique<router::Worker>(context, memory, [] {});
+  channel::Dispatcher dispatcher(writer, registry, *worker);
 
   // Feed the input in reads of varying size, as a pipe would deliver it.
   channel::FrameReader reader;
@@ -80,5 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
   }
   CheckOutput(writer, frames);
+  worker.reset();
+  uv_run(loop, UV_RUN_NOWAIT);
   return 0;
 }

@@ -19,7 +19,7 @@ namespace {
 #define FUZZ_CHECK(cond)                                                                           \
   do {                                                                                             \
     if (!(cond)) {                                                                                 \
-      std::fprintf(stderr, "FuzzRtcpPacket: check failed: %s (line %d)\n", #cond, __LINE__);        \
+      std::fprintf(stderr, "FuzzRtcpPacket: check failed: %s (line %d)\n", #cond, __LINE__);       \
       std::abort();                                                                                \
     }                                                                                              \
   } while (0)
@@ -104,8 +104,8 @@ void CheckSdes(const Sdes& sdes, Span span) {
     const ByteView cname = sdes.Cname(chunk.ssrc);
     if (cname && cname.size > 0) {
       CompoundWriter w(gOut.data(), gOut.size());
-      FUZZ_CHECK(w.AddSdesCname(chunk.ssrc, reinterpret_cast<const char*>(cname.data),
-                                cname.size) > 0);
+      FUZZ_CHECK(w.AddSdesCname(chunk.ssrc, reinterpret_cast<const char*>(cname.data), cname.size) >
+                 0);
       const auto back = Sdes::Parse(Reparse(w));
       FUZZ_CHECK(back.has_value() && back->ChunkCount() == 1);
       const ByteView got = back->Cname(chunk.ssrc);

@@ -2,12 +2,15 @@
 //
 // Counts every call that can take heap memory (malloc, calloc, realloc,
 // posix_memalign, aligned_alloc, memalign, valloc; C++ operator new lands in
-// malloc) in a shared page: the file named by SLUICE_ALLOC_COUNT_FILE is
+// malloc) in a shared page: the file named by ALLOCCOUNT_FILE is
 // created and mapped at load, so a test or benchmark reads the live count
 // with a plain file read, before and after a steady-state window, without
-// talking to the process. Frees are counted separately.
+// talking to the process. Frees are counted separately. Writing a non-zero
+// `trace` word into the file makes every later allocation print a backtrace
+// to stderr (to find where an unexpected one comes from).
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <execinfo.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +24,7 @@ struct Counters {
   uint64_t allocations;
   uint64_t frees;
   uint64_t bytes;
+  uint64_t trace;
 };
 
 static struct Counters local;
@@ -65,7 +69,7 @@ static void Resolve(void) {
 
 __attribute__((constructor)) static void Init(void) {
   Resolve();
-  const char* path = getenv("SLUICE_ALLOC_COUNT_FILE");
+  const char* path = getenv("ALLOCCOUNT_FILE");
   if (path == NULL || *path == '\0')
     return;
   int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -81,9 +85,20 @@ __attribute__((constructor)) static void Init(void) {
   close(fd);
 }
 
+static __thread int inTrace;
+
 static void Count(size_t n) {
   __atomic_add_fetch(&counters->allocations, 1, __ATOMIC_RELAXED);
   __atomic_add_fetch(&counters->bytes, n, __ATOMIC_RELAXED);
+  if (counters->trace != 0 && !inTrace) {
+    inTrace = 1;
+    void* frames[24];
+    const int depth = backtrace(frames, 24);
+    static const char kLine[] = "alloccount: allocation at\n";
+    (void)!write(2, kLine, sizeof(kLine) - 1);
+    backtrace_symbols_fd(frames, depth, 2);
+    inTrace = 0;
+  }
 }
 
 void* malloc(size_t n) {

@@ -25,6 +25,8 @@ import { Relay } from './relay.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SKIP = 77;
+// The peers run from the source tree: keep it free of __pycache__.
+const PY_ENV = { ...process.env, PYTHONDONTWRITEBYTECODE: '1' };
 
 const { values: opts } = parseArgs({
   options: {
@@ -60,7 +62,7 @@ function findPython() {
   const reasons = [];
   let broken = false; // a probe failed for another reason than "not installed": not a skip
   for (const python of candidates) {
-    const probe = spawnSync(python, [join(HERE, 'gstpeer.py')], { encoding: 'utf8' });
+    const probe = spawnSync(python, [join(HERE, 'gstpeer.py')], { encoding: 'utf8', env: PY_ENV });
     if (probe.status === 0) {
       log(probe.stdout.trim());
       return python;
@@ -85,7 +87,7 @@ class Peer {
     this.stderr = '';
     this.events = [];
     this.waiters = [];
-    this.child = spawn(python, [join(HERE, script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(python, [join(HERE, script), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: PY_ENV });
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
     this.exited.then(({ code, signal }) => {
       this.exitInfo = { code, signal };

@@ -5,7 +5,7 @@
 // ~1000 packets/s to CONSUMERS plain-transport consumers whose peers send
 // receiver reports and NACKs (so retransmissions are built too); after a
 // warm-up the count is read twice around a steady-state window and must not
-// move. Skipped when SLUICE_ALLOCCOUNT_LIB is not given (sanitizer builds).
+// move. Skipped when ALLOCCOUNT_LIB is not given (sanitizer builds).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mediasoup from 'mediasoup';
 
-const LIB = process.env.SLUICE_ALLOCCOUNT_LIB;
+const LIB = process.env.ALLOCCOUNT_LIB;
 const CONSUMERS = 24;
 const PPS = 1000;
 const WARMUP_MS = 1500;
@@ -62,13 +62,13 @@ function rrAndNack(senderSsrc, mediaSsrc, seqs) {
   return Buffer.concat([rr, nack]);
 }
 
-test('no allocator calls per forwarded packet in steady state', { skip: !LIB && 'SLUICE_ALLOCCOUNT_LIB not set (sanitizer build)' }, async () => {
+test('no allocator calls per forwarded packet in steady state', { skip: !LIB && 'ALLOCCOUNT_LIB not set (sanitizer build)' }, async () => {
   const countFile = path.join(os.tmpdir(), `sluice-alloc-${process.pid}`);
   process.env.LD_PRELOAD = LIB;
-  process.env.SLUICE_ALLOC_COUNT_FILE = countFile;
+  process.env.ALLOCCOUNT_FILE = countFile;
   const worker = await mediasoup.createWorker();
   delete process.env.LD_PRELOAD;
-  delete process.env.SLUICE_ALLOC_COUNT_FILE;
+  delete process.env.ALLOCCOUNT_FILE;
   const sockets = [];
   try {
     const router = await worker.createRouter({
@@ -139,6 +139,13 @@ test('no allocator calls per forwarded packet in steady state', { skip: !LIB && 
     }, 100);
 
     await sleep(WARMUP_MS);
+    if (process.env.ALLOCCOUNT_TRACE) {
+      // Backtraces of every later allocation on the worker's stderr
+      // (shown with DEBUG='mediasoup*').
+      const fd = fs.openSync(countFile, 'r+');
+      fs.writeSync(fd, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), 0, 8, 24);
+      fs.closeSync(fd);
+    }
     const before = readCounters(countFile);
     for (const p of peers) p.inWindow = 0;
     await sleep(WINDOW_MS);

@@ -237,10 +237,12 @@ describe('RTCP reports while media flows', () => {
   test("the producer emits 'score' for its stream, the consumer carries it as producerScore", async () => {
     // The library keeps the last 'score' notification in .score.
     const score = await waitUntil(() => s.producer.score.find((x) => x.ssrc === s.sender.ssrc && x.score === 10),
-      "a producer 'score' of 10 for a lossless stream", 5000);
+      "a producer 'score' of 10 for a lossless stream", 5000)
+      .catch((error) => assert.fail(`${error.message}; producer.score ${JSON.stringify(s.producer.score)}`));
     assert.equal(score.encodingIdx, 0);
     await waitUntil(() => c.consumer.score.producerScore === 10 && c.consumer.score.producerScores?.[0] === 10,
-      "a consumer 'score' with producerScore 10 and producerScores [10]", 5000);
+      "a consumer 'score' with producerScore 10 and producerScores [10]", 5000)
+      .catch((error) => assert.fail(`${error.message}; consumer.score ${JSON.stringify(c.consumer.score)}`));
   });
 
   test('the consumer peer\'s stream is still contiguous after seconds of media', () => {

@@ -9,7 +9,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startWorker, closeAll, videoSession, openConsumer, checkForwarded, assertContiguous, fenceReceived,
+  startWorker, closeAll, videoSession, openConsumer, checkForwarded, assertContiguous,
 } from './lib/media-peer.mjs';
 import { buildPli, isPli, RTCP, vp8FramePayloads } from './lib/rtp.mjs';
 import { SUITES } from './lib/srtp.mjs';
@@ -45,14 +45,13 @@ describe('SRTP on PlainTransport', () => {
       assertContiguous(received);
 
       // A forged packet (right header, wrong tag) is dropped; the real one with
-      // the same seq then goes through.
+      // the same seq, sent right after it on the same socket, goes through.
       const forgedPayload = vp8FramePayloads({ keyframe: false, fill: 999 })[0];
       const forgedSeq = s.sender.seq;
       const forged = s.peer.srtpTx.protectRtp(
         Buffer.concat([s.sender.sent[0].raw.subarray(0, 12), forgedPayload]));
       forged.writeUInt16BE(forgedSeq, 2); // header is authenticated: now the tag is wrong
       s.peer.send(forged, s.port);
-      await fenceReceived(s.transport, s.peer.bytesSent);
       const [real] = s.sender.sendVp8Frame();
       assert.equal(real.seq, forgedSeq);
       await c.peer.until((p) => p.rtpOf(c.wire.ssrc).length >= n + 1, 'the real packet');
@@ -68,6 +67,12 @@ describe('SRTP on PlainTransport', () => {
       c.peer.sendRtcp(buildPli({ senderSsrc: 0x0c0ffee0, mediaSsrc: c.wire.ssrc }), c.port);
       await s.peer.waitRtcp((p) => isPli(p) && p.mediaSsrc === s.sender.ssrc, 'an SRTCP PLI upstream', 3000, mark);
       assert.deepEqual(s.peer.rejected, [], 'all RTCP to the producer peer authenticates');
+
+      // Transport byte counters count what crossed the socket (mediasoup counts
+      // each datagram's length before SRTP processing): tags, and the forged
+      // packet, included.
+      const [st] = await s.transport.getStats();
+      assert.equal(st.bytesReceived, s.peer.bytesSent, 'producer transport bytesReceived = wire bytes the peer sent');
     });
   }
 });

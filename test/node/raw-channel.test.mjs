@@ -579,7 +579,7 @@ describe('worker and router requests', () => {
       [{ method: Method.ROUTER_CLOSE_RTPOBSERVER, handlerId: 'r', ...closeRtpObserverBody('o-none') }, 'Error', /not found/],
       [{ method: Method.TRANSPORT_DUMP, handlerId: 'r' }, 'Error', /not handled by a Router/],
       [{ method: Method.CONSUMER_PAUSE, handlerId: 'r' }, 'Error', /not handled by a Router/],
-      [{ method: Method.ROUTER_CREATE_PLAINTRANSPORT, handlerId: 'r' }, 'Error', 'ROUTER_CREATE_PLAINTRANSPORT not implemented'],
+      [{ method: Method.ROUTER_CREATE_PIPETRANSPORT, handlerId: 'r' }, 'Error', 'ROUTER_CREATE_PIPETRANSPORT not implemented'],
       [{ method: Method.WORKER_CREATE_WEBRTCSERVER }, 'Error', 'WORKER_CREATE_WEBRTCSERVER not implemented'],
       [{ method: Method.WORKER_CLOSE_ROUTER, ...closeRouterBody('nope') }, 'Error', /not found/],
     ];

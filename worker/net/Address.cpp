@@ -122,7 +122,9 @@ std::optional<Endpoint> Endpoint::FromIpPort(std::string_view ip, uint16_t port)
   return std::nullopt;
 }
 
-bool IsValidIp(std::string_view ip) { return IpFamily(ip) != 0; }
+bool IsValidIp(std::string_view ip) {
+  return IpFamily(ip) != 0;
+}
 
 int IpFamily(std::string_view ip) {
   const auto e = Endpoint::FromIpPort(ip, 0);

@@ -45,9 +45,8 @@ bool SendBatch::Refuse(UdpSocket& socket) {
   return false;
 }
 
-bool SendBatch::Enqueue(UdpSocket& socket, const uint8_t* head, size_t headLen,
-                        const uint8_t* tail, size_t tailLen, const store::PacketRef& hold,
-                        const Endpoint& to) {
+bool SendBatch::Enqueue(UdpSocket& socket, const uint8_t* head, size_t headLen, const uint8_t* tail,
+                        size_t tailLen, const store::PacketRef& hold, const Endpoint& to) {
   if ((head == nullptr && headLen != 0) || (tail == nullptr && tailLen != 0))
     return Refuse(socket);
   // Without a hold nothing keeps the tail alive until the flush: copy it.

@@ -49,7 +49,9 @@ struct RecvBuffers {
 
 thread_local std::unique_ptr<RecvBuffers> tRecvBuffers;
 
-std::string Errno(int err) { return std::strerror(err); }
+std::string Errno(int err) {
+  return std::strerror(err);
+}
 
 // xorshift64*, seeded per thread from the clock and pid: port choice only
 // needs to differ between workers, not to be unpredictable.
@@ -58,8 +60,7 @@ uint64_t NextRandom() {
   if (state == 0) {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    state = (uint64_t(ts.tv_nsec) ^ (uint64_t(ts.tv_sec) << 30) ^ (uint64_t(getpid()) << 48)) |
-            1u;
+    state = (uint64_t(ts.tv_nsec) ^ (uint64_t(ts.tv_sec) << 30) ^ (uint64_t(getpid()) << 48)) | 1u;
   }
   state ^= state >> 12;
   state ^= state << 25;

@@ -300,6 +300,8 @@ void Producer::Tick(uint64_t nowMs, bool scoreTick) {
   uint32_t rtt = 0;
   for (const SimpleConsumer* c : consumers_)
     rtt = std::max(rtt, c->RttMs());
+  if (rtt == 0)
+    rtt = kDefaultRttMs;
   if (rtt != rttMs_) {
     rttMs_ = rtt;
     for (auto& s : streams_)

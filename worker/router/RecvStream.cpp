@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sluice/router/StreamDump.hpp"
+
 namespace sluice::router {
 
 namespace {
@@ -161,23 +163,8 @@ bool RecvStream::UpdateScore(uint64_t nowMs) {
 flatbuffers::Offset<FBS::RtpStream::Dump>
 RecvStream::FillDump(flatbuffers::FlatBufferBuilder& b) const {
   const auto& p = params_;
-  const CodecParams* c = p.codec;
-  flatbuffers::Offset<FBS::RtxStream::RtxDump> rtx = 0;
-  if (p.rtxSsrc && c && c->rtxPayloadType) {
-    const std::string mime = (p.kind == MediaKind::Audio ? "audio" : "video") + std::string("/rtx");
-    const auto rtxParams = FBS::RtxStream::CreateParamsDirect(
-        b, *p.rtxSsrc, *c->rtxPayloadType, mime.c_str(), c->clockRate,
-        p.rid.empty() ? nullptr : p.rid.c_str(), p.cname.c_str());
-    rtx = FBS::RtxStream::CreateRtxDump(b, rtxParams);
-  }
-  const auto params = FBS::RtpStream::CreateParamsDirect(
-      b, p.encodingIdx, p.ssrc, c ? c->payloadType : 0, c ? c->mimeType.c_str() : "",
-      c ? c->clockRate : 0, p.rid.empty() ? nullptr : p.rid.c_str(), p.cname.c_str(),
-      p.rtxSsrc ? flatbuffers::Optional<uint32_t>(*p.rtxSsrc) : flatbuffers::nullopt,
-      c && c->rtxPayloadType ? flatbuffers::Optional<uint8_t>(*c->rtxPayloadType)
-                             : flatbuffers::nullopt,
-      c && c->nack, c && c->nackPli, c && c->ccmFir, false, false, 1, 1);
-  return FBS::RtpStream::CreateDump(b, params, score_, rtx);
+  return FillStreamDump(b, {p.encodingIdx, p.ssrc, p.codec, &p.rid, &p.cname, p.rtxSsrc, p.kind,
+                            score_});
 }
 
 flatbuffers::Offset<FBS::RtpStream::Stats>

@@ -8,6 +8,7 @@
 #include "sluice/channel/Logger.hpp"
 #include "sluice/channel/MethodTable.hpp"
 #include "sluice/router/Producer.hpp"
+#include "sluice/router/StreamDump.hpp"
 #include "sluice/router/Trace.hpp"
 #include "sluice/util/Clock.hpp"
 
@@ -353,7 +354,6 @@ SimpleConsumer::FillSendStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs)
 
 void SimpleConsumer::HandleDump(channel::Request& request) {
   auto& b = request.Builder();
-  const auto& c = params_.codec;
   std::vector<flatbuffers::Offset<FBS::RtpParameters::RtpEncodingParameters>> encodings;
   for (const auto& e : consumableEncodings_)
     encodings.push_back(e.CopyInto(b));
@@ -368,14 +368,9 @@ void SimpleConsumer::HandleDump(channel::Request& request) {
                                        : FBS::RtpParameters::MediaKind::VIDEO,
       rtpParameters, &encodings, &params_.codecPayloadTypes, &traces, paused_, producerPaused_,
       priority_);
-  const auto streamParams = FBS::RtpStream::CreateParamsDirect(
-      b, 0, params_.ssrc, c.payloadType, c.mimeType.c_str(), c.clockRate, nullptr,
-      params_.cname.c_str(),
-      params_.rtxSsrc ? flatbuffers::Optional<uint32_t>(*params_.rtxSsrc) : flatbuffers::nullopt,
-      c.rtxPayloadType ? flatbuffers::Optional<uint8_t>(*c.rtxPayloadType) : flatbuffers::nullopt,
-      c.nack, c.nackPli, c.ccmFir, false, false, 1, 1);
   std::vector<flatbuffers::Offset<FBS::RtpStream::Dump>> streams{
-      FBS::RtpStream::CreateDump(b, streamParams, score_, 0)};
+      FillStreamDump(b, {0, params_.ssrc, &params_.codec, nullptr, &params_.cname,
+                         params_.rtxSsrc, params_.kind, score_})};
   const auto data = FBS::Consumer::CreateConsumerDumpDirect(b, base, &streams);
   const auto dump = FBS::Consumer::CreateDumpResponse(b, data);
   request.Accept(FBS::Response::Body::Consumer_DumpResponse, dump.Union());

@@ -72,8 +72,8 @@ ReportBlock ReportBlock::Decode(const uint8_t* p) {
   b.fractionLost = p[4];
   // Sign-extend the 24-bit two's complement value.
   const uint32_t raw = detail::Load24(p + 5);
-  b.cumulativeLost = (raw & 0x800000) ? static_cast<int32_t>(raw) - 0x1000000
-                                      : static_cast<int32_t>(raw);
+  b.cumulativeLost =
+      (raw & 0x800000) ? static_cast<int32_t>(raw) - 0x1000000 : static_cast<int32_t>(raw);
   b.extendedHighestSeq = Load32(p + 8);
   b.jitter = Load32(p + 12);
   b.lsr = Load32(p + 16);

@@ -91,6 +91,15 @@ RetransmissionRing::RetransmissionRing(const RingWindowConfig& config)
       tableMask_(BucketsFor(config.maxPackets) - 1), table_(new Bucket*[tableMask_ + 1]()) {
   stats_.maxBuckets = static_cast<uint32_t>(tableMask_ + 1);
   ++tTotals.rings;
+  // A sliding window sometimes needs one or two buckets more than it held
+  // so far (its head reaches a new bucket before the timer retires the
+  // tail): keep that headroom in the cache now, so it is never a mid-stream
+  // allocation.
+  BucketCache& cache = Cache();
+  for (uint32_t i = 0; i < kReservedBuckets && cache.count < kBucketCacheMax; ++i) {
+    cache.spare[cache.count++] = new Bucket();
+    ++tTotals.bucketsCached;
+  }
 }
 
 RetransmissionRing::~RetransmissionRing() {

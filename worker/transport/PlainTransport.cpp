@@ -231,6 +231,7 @@ void PlainTransport::OnUdpDatagram(net::UdpSocket& socket, uint8_t* data, size_t
     ++drops_.unknownTuple;
     return;
   }
+  CountReceived(len, now);
   if (srtpSuite_) {
     if (!srtpIn_) {
       ++drops_.notConnected;

@@ -90,7 +90,6 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
     ++drops_.badRtp;
     return;
   }
-  recv_.Add(len, nowMs);
   // The first producer's ids stand for the transport (one remote endpoint).
   uint8_t midId = 0;
   uint8_t ridId = 0;
@@ -125,7 +124,6 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
 }
 
 void Transport::ReceiveRtcp(const uint8_t* data, size_t len, uint64_t nowMs) {
-  recv_.Add(len, nowMs);
   rtcp::CompoundIterator it(data, len);
   rtcp::RtcpPacket packet = *rtcp::RtcpPacket::Parse(data, len);
   while (it.Next(&packet))
@@ -191,6 +189,8 @@ void Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
     break; // SDES, BYE, APP, XR: nothing to act on
   }
 }
+
+void Transport::CountReceived(size_t wireBytes, uint64_t nowMs) { recv_.Add(wireBytes, nowMs); }
 
 void Transport::CountSent(size_t bytes, bool rtp, bool retransmission, uint64_t nowMs) {
   send_.Add(bytes, nowMs);

@@ -10,8 +10,9 @@
 // Bounds: at most kMaxEntries datagrams and kArenaBytes of head bytes are
 // queued; an Enqueue that would overflow either flushes first (counted in
 // earlyFlushes). Everything is allocated once when the thread's batch is
-// created (~420 KiB of address space, pages touched only up to the
-// high-water mark): no heap allocation per datagram or per flush.
+// created (~350 KiB: 256 KiB arena, 512 entries, mmsghdr/iovec arrays; pages are
+// touched only up to the high-water mark): no heap allocation per datagram or
+// per flush.
 //
 // Failures: EAGAIN/ENOBUFS drop the rest of that socket's datagrams for this
 // flush; another error drops the one datagram the kernel refused and carries
@@ -84,7 +85,7 @@ private:
   std::unique_ptr<Entry[]> entries_;
   std::unique_ptr<uint8_t[]> arena_;
   std::unique_ptr<mmsghdr[]> msgs_;
-  std::unique_ptr<iovec[]> iov_;         // two per message: head, tail
+  std::unique_ptr<iovec[]> iov_;          // two per message: head, tail
   std::unique_ptr<UdpSocket*[]> sockets_; // sockets with pending entries
   size_t used_ = 0;                       // entries_ [0, used_) taken
   size_t arenaUsed_ = 0;

@@ -30,6 +30,8 @@ class SimpleConsumer;
 class Producer final : public channel::ChannelEntity {
 public:
   static constexpr uint64_t kKeyFrameWaitMs = 1000;
+  // RTT assumed for the ring window until a consumer measures one.
+  static constexpr uint32_t kDefaultRttMs = 100;
 
   Producer(const Context& context, std::string id, MediaPort& port, ProducerParams params,
            const FBS::Transport::ProduceRequest& request);
@@ -104,7 +106,7 @@ private:
   rtp::KeyFrameCodec keyFrameCodec_ = rtp::KeyFrameCodec::Unknown;
   bool paused_;
   uint8_t traceTypes_ = 0;
-  uint32_t rttMs_ = 0;
+  uint32_t rttMs_ = UINT32_MAX; // applied to the streams on the first tick
   uint32_t senderSsrc_ = 0; // ours, in the RTCP we send to the remote sender
   Drops drops_;
 

@@ -25,7 +25,9 @@ namespace sluice::rtcp {
 using rtp::ByteView;
 
 namespace detail {
-inline uint16_t Load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint16_t Load16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
 inline uint32_t Load24(const uint8_t* p) {
   return uint32_t{p[0]} << 16 | uint32_t{p[1]} << 8 | uint32_t{p[2]};
 }
@@ -47,11 +49,11 @@ enum class PacketType : uint8_t {
 };
 
 // Feedback message types (the FMT field of RTPFB / PSFB).
-inline constexpr uint8_t kFmtNack = 1;          // RTPFB, RFC 4585 §6.2.1
-inline constexpr uint8_t kFmtTransportCc = 15;  // RTPFB, draft-holmer-rmcat-transport-wide-cc
-inline constexpr uint8_t kFmtPli = 1;           // PSFB, RFC 4585 §6.3.1
-inline constexpr uint8_t kFmtFir = 4;           // PSFB, RFC 5104 §4.3.1
-inline constexpr uint8_t kFmtAfb = 15;          // PSFB, RFC 4585 §6.4 (REMB lives here)
+inline constexpr uint8_t kFmtNack = 1;         // RTPFB, RFC 4585 §6.2.1
+inline constexpr uint8_t kFmtTransportCc = 15; // RTPFB, draft-holmer-rmcat-transport-wide-cc
+inline constexpr uint8_t kFmtPli = 1;          // PSFB, RFC 4585 §6.3.1
+inline constexpr uint8_t kFmtFir = 4;          // PSFB, RFC 5104 §4.3.1
+inline constexpr uint8_t kFmtAfb = 15;         // PSFB, RFC 4585 §6.4 (REMB lives here)
 
 // Why CompoundIterator stopped before the end of the buffer. Callers count
 // drops per reason, so the values index a counter array of kParseErrorCount.
@@ -381,8 +383,8 @@ private:
 };
 
 struct FirEntry {
-  uint32_t ssrc = 0;  // the media sender asked for a decoder refresh
-  uint8_t seqNr = 0;  // command sequence number, +1 per new request (mod 256)
+  uint32_t ssrc = 0; // the media sender asked for a decoder refresh
+  uint8_t seqNr = 0; // command sequence number, +1 per new request (mod 256)
 };
 
 // RFC 5104 §4.3.1 Full Intra Request (PSFB, FMT 4). The media source SSRC

@@ -74,6 +74,7 @@ class RetransmissionRing {
 public:
   static constexpr uint32_t kBucketSlots = 64;
   static constexpr uint32_t kBucketCacheMax = 64; // per thread, ~33 KB
+  static constexpr uint32_t kReservedBuckets = 2; // cached per ring created
 
   struct Stats {
     uint64_t packetsHeld = 0;

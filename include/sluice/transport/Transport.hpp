@@ -73,7 +73,8 @@ protected:
 
   void ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs);
   void ReceiveRtcp(const uint8_t* data, size_t len, uint64_t nowMs);
-  // Kinds call these from their sends, for stats.
+  // Kinds call these with what crossed the wire (encrypted sizes), for stats.
+  void CountReceived(size_t wireBytes, uint64_t nowMs);
   void CountSent(size_t bytes, bool rtp, bool retransmission, uint64_t nowMs);
 
   flatbuffers::Offset<FBS::Transport::Dump> FillBaseDump(flatbuffers::FlatBufferBuilder& b);

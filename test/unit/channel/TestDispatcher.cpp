@@ -14,12 +14,29 @@ using FBS::Request::Method;
 
 namespace {
 
+struct Loop {
+  Loop() { uv_loop_init(&loop); }
+  ~Loop() {
+    uv_run(&loop, UV_RUN_NOWAIT); // close callbacks of what the worker opened
+    uv_loop_close(&loop);
+  }
+  uv_loop_t loop;
+};
+
 struct Harness {
+  Loop loop;
   channel::ChannelWriter writer{1 << 20};
   channel::HandlerRegistry registry;
+  router::Context context = [this] {
+    router::Context c;
+    c.loop = &loop.loop;
+    c.registry = &registry;
+    c.writer = &writer;
+    return c;
+  }();
   router::MemoryReport memory{writer};
   int closeRequests = 0;
-  router::Worker worker{registry, memory, [this] { ++closeRequests; }};
+  router::Worker worker{context, memory, [this] { ++closeRequests; }};
   channel::Dispatcher dispatcher{writer, registry, worker};
 
   void Send(const std::vector<uint8_t>& frame) { dispatcher.HandleFrame(frame.data(), frame.size()); }

@@ -87,8 +87,7 @@ struct Rig {
     for (int s = 0; s < kSockets; ++s) {
       for (int d = 1; d <= 2; ++d) {
         head[3] = uint8_t(sent);
-        if (!sockets[s]->Send(head, sizeof(head), p.Data(), p.Length(), p,
-                              at[(s + d) % kSockets]))
+        if (!sockets[s]->Send(head, sizeof(head), p.Data(), p.Length(), p, at[(s + d) % kSockets]))
           return false;
         ++sent;
       }
@@ -103,8 +102,7 @@ struct Rig {
 
 } // namespace
 
-TEST_CASE("net: zero allocator calls per send, flush and receive after warm-up",
-          "[net][alloc]") {
+TEST_CASE("net: zero allocator calls per send, flush and receive after warm-up", "[net][alloc]") {
   auto rig = std::make_unique<Rig>();
   for (int i = 0; i < 200; ++i)
     REQUIRE(rig->Cycle());

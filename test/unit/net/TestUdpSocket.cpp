@@ -29,7 +29,7 @@ struct Loop {
   uv_loop_t loop;
   Loop() { uv_loop_init(&loop); }
   ~Loop() {
-    uv_run(&loop, UV_RUN_NOWAIT); // runs the close callbacks of destroyed sockets
+    uv_run(&loop, UV_RUN_NOWAIT);     // runs the close callbacks of destroyed sockets
     CHECK(uv_loop_close(&loop) == 0); // CHECK: may run while a failed REQUIRE unwinds
   }
   uv_loop_t* operator&() { return &loop; }
@@ -201,7 +201,8 @@ TEST_CASE("net: 100 datagrams to 3 sockets, one sendmmsg per sending socket", "[
   REQUIRE(senders[1]->GetCounters().datagramsSent == 50);
   REQUIRE(senders[0]->GetCounters().bytesSent == 50 * 202);
 
-  REQUIRE(RunUntil(&loop, [&] { return rr[0].got.size() + rr[1].got.size() + rr[2].got.size() == 100; }));
+  REQUIRE(RunUntil(&loop,
+                   [&] { return rr[0].got.size() + rr[1].got.size() + rr[2].got.size() == 100; }));
   for (int r = 0; r < 3; ++r) {
     INFO("receiver " << r);
     int expected[2] = {r, r}; // next i from each sender, in queue order
@@ -462,6 +463,22 @@ TEST_CASE("net: refused sends are counted", "[net][udp]") {
   batch.Flush();
   REQUIRE(RunUntil(&loop, [&] { return r.got.size() == 1; }));
   REQUIRE(r.got[0].bytes.size() == SendBatch::kMaxHeadBytes);
+
+  // The kernel refuses one datagram (EMSGSIZE): only that one is dropped,
+  // the next one in the same sendmmsg batch still leaves.
+  PacketPool pool;
+  PacketRef p = pool.Allocate();
+  const Bytes huge(70000, 1);
+  const auto mid = batch.GetStats();
+  REQUIRE(a->Send(big.data(), 10, huge.data(), huge.size(), p, to));
+  REQUIRE(a->Send(big.data(), 3, nullptr, 0, PacketRef(), to));
+  batch.Flush();
+  REQUIRE(a->GetCounters().sendDrops == 7);
+  REQUIRE(batch.GetStats().drops - mid.drops == 1);
+  REQUIRE(batch.GetStats().datagrams - mid.datagrams == 1);
+  REQUIRE(p.RefCount() == 1);
+  REQUIRE(RunUntil(&loop, [&] { return r.got.size() == 2; }));
+  REQUIRE(r.got[1].bytes.size() == 3);
 }
 
 TEST_CASE("net: a full batch flushes before it overflows", "[net][udp]") {

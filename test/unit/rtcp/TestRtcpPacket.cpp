@@ -205,15 +205,13 @@ TEST_CASE("RTCP: bad headers end iteration, earlier packets stay usable", "[rtcp
     CHECK_FALSE(err.has_value());
   }
   SECTION("BadVersion") {
-    CHECK(Types(withTail({0x40, 0xC9, 0x00, 0x01, 0, 0, 0, 0}), &err) ==
-          std::vector<uint8_t>{201});
+    CHECK(Types(withTail({0x40, 0xC9, 0x00, 0x01, 0, 0, 0, 0}), &err) == std::vector<uint8_t>{201});
     CHECK(err == ParseError::BadVersion);
     CHECK(Types(withTail({0xC0, 0xC9, 0x00, 0x00}), &err).size() == 1);
     CHECK(err == ParseError::BadVersion);
   }
   SECTION("LengthOverrun") {
-    CHECK(Types(withTail({0x80, 0xC9, 0x00, 0x02, 0, 0, 0, 0}), &err) ==
-          std::vector<uint8_t>{201});
+    CHECK(Types(withTail({0x80, 0xC9, 0x00, 0x02, 0, 0, 0, 0}), &err) == std::vector<uint8_t>{201});
     CHECK(err == ParseError::LengthOverrun);
     // 0xFFFF words
     CHECK(Types({0x80, 0xC9, 0xFF, 0xFF, 0, 0, 0, 0}, &err).empty());
@@ -478,11 +476,11 @@ TEST_CASE("RTCP: REMB bitrate exponents and SSRC list", "[rtcp][packet][remb]") 
     b[19] = m2;
     return Remb::Parse(First(b))->Bitrate();
   };
-  CHECK(bitrate(0x03, 0xFF, 0xFF) == 262143);                 // exp 0, max mantissa
-  CHECK(bitrate(0x04, 0x00, 0x01) == 2);                      // exp 1
-  CHECK(bitrate(0xFC, 0x00, 0x01) == (uint64_t{1} << 63));    // exp 63
-  CHECK(bitrate(0xFC, 0x00, 0x02) == UINT64_MAX);             // saturates
-  CHECK(bitrate(0xB8, 0x00, 0x01) == (uint64_t{1} << 46));    // exp 46
+  CHECK(bitrate(0x03, 0xFF, 0xFF) == 262143);                    // exp 0, max mantissa
+  CHECK(bitrate(0x04, 0x00, 0x01) == 2);                         // exp 1
+  CHECK(bitrate(0xFC, 0x00, 0x01) == (uint64_t{1} << 63));       // exp 63
+  CHECK(bitrate(0xFC, 0x00, 0x02) == UINT64_MAX);                // saturates
+  CHECK(bitrate(0xB8, 0x00, 0x01) == (uint64_t{1} << 46));       // exp 46
   CHECK(bitrate(0xBB, 0xFF, 0xFF) == (uint64_t{0x3FFFF} << 46)); // fits exactly
   CHECK(bitrate(0xFC, 0x00, 0x00) == 0);
 

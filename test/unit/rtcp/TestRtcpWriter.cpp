@@ -132,8 +132,8 @@ TEST_CASE("RtcpWriter: RR, report block clamping, 31 blocks", "[rtcp][writer]") 
     blocks[i] = SampleBlock();
     blocks[i].ssrc = static_cast<uint32_t>(i);
   }
-  blocks[0].cumulativeLost = 10000000;   // clamps to 2^23 - 1
-  blocks[1].cumulativeLost = -10000000;  // clamps to -2^23
+  blocks[0].cumulativeLost = 10000000;  // clamps to 2^23 - 1
+  blocks[1].cumulativeLost = -10000000; // clamps to -2^23
   CHECK(w.AddReceiverReport(7, blocks, 32) == 0);
   CHECK(w.Size() == 0);
   CHECK(w.AddReceiverReport(7, blocks, 31) == 8 + 31 * 24);
@@ -305,7 +305,7 @@ TEST_CASE("RtcpWriter: REMB rounds the bitrate down to 18 bits of mantissa", "[r
   CHECK(buf[17] == 0x03);
   CHECK(roundTrip(262144) == 262144); // exp 1, mantissa 2^17
   CHECK(buf[17] == 0x06);
-  CHECK(roundTrip(262145) == 262144); // odd value loses its low bit
+  CHECK(roundTrip(262145) == 262144);   // odd value loses its low bit
   CHECK(roundTrip(5000001) == 5000000); // exp 5
   CHECK(roundTrip(UINT64_MAX) == (uint64_t{0x3FFFF} << 46));
   CHECK(buf[17] == 0xBB); // exp 46
