@@ -50,6 +50,13 @@ if (!(SECONDS >= 1) || !(CONSUMERS >= 1 && CONSUMERS <= 64) || !(LOSS >= 0 && LO
 // What the sender puts on the wire; the producer's rtpParameters say the same.
 const SENDER = { pt: 96, rtxPt: 97, ssrc: 0x11112222, rtxSsrc: 0x33334444 };
 const PY_ENV = { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }; // keep test/interop clean
+// The Node library hands this process's environment to the worker, which flags SLUICE_*
+// names it does not know: keep the demo's own variable to the demo.
+const GST_PYTHON = process.env.SLUICE_GST_PYTHON;
+delete process.env.SLUICE_GST_PYTHON;
+
+// Output piped into `head` and closed early: stop quietly (children are killed on exit).
+process.stdout.on('error', (error) => process.exit(error.code === 'EPIPE' ? 0 : 1));
 
 const num = (n) => Number(n).toLocaleString('en-US');
 const mb = (bytes) => `${(Number(bytes) / 1e6).toFixed(1)} MB`;
@@ -98,7 +105,7 @@ let lastMemory = null;
 // --- the producer side -------------------------------------------------------------------
 // GStreamer peers need Debian's python3 (python3-gi lives there); SLUICE_GST_PYTHON overrides.
 function findGstPython() {
-  const candidates = process.env.SLUICE_GST_PYTHON ? [process.env.SLUICE_GST_PYTHON] : ['/usr/bin/python3', 'python3'];
+  const candidates = GST_PYTHON ? [GST_PYTHON] : ['/usr/bin/python3', 'python3'];
   const reasons = [];
   for (const python of candidates) {
     const probe = spawnSync(python, [path.join(interop, 'gstpeer.py')], { encoding: 'utf8', env: PY_ENV, timeout: 20_000 });
@@ -229,7 +236,7 @@ async function main() {
   if (gst.python) {
     sender = new GstSender(gst.python, dest, SECONDS * FPS);
     await sender.waitFor('ready', 15_000);
-    source = `GStreamer ${gst.version.replace(/^GStreamer /, '')}: videotestsrc → vp8enc → rtpvp8pay + rtprtxsend (test/interop/sender.py)`;
+    source = `test/interop/sender.py, ${gst.version}\n    videotestsrc → vp8enc → rtpvp8pay + rtprtxsend`;
   } else {
     console.log(`GStreamer not usable (${gst.reasons.join('; ')}):`);
     console.log('  falling back to a synthetic VP8-like RTP generator in Node (keyframe every second, RTX on NACK).');
@@ -239,7 +246,7 @@ async function main() {
   }
 
   console.log(`sluice demo — worker ${workerBin} (pid ${worker.pid})`);
-  console.log(`  producer: ${source}, 640x360 @ ${FPS} fps, ${SECONDS} s`);
+  console.log(`  producer: ${source}, 640x360 @ ${FPS} fps for ${SECONDS} s`);
   console.log(`  ${CONSUMERS} consumers, each a PlainTransport to a receiver here that ignores ${(LOSS * 100).toFixed(1)}% of`);
   console.log(`  the media packets (PRNG seed ${SEED}+i), NACKs the gaps and counts the RTX that repair them.`);
   console.log('');
@@ -261,28 +268,31 @@ async function main() {
     };
   };
   const memoryLine = (m, retransmitted) => (m
-    ? `pool ${num(m.slotsInUse)}/${num(m.slotsCapacity)} slots in ${m.slabsHeld} slab(s) · `
-      + `ring ${num(m.ringPackets)} pkts / ${m.ringBuckets} buckets · RSS ${mb(m.rssBytes)} · `
-      + `retransmitted ${num(retransmitted)}`
-    : `(no memory section in worker.dump()) · retransmitted ${num(retransmitted)}`);
+    ? `pool ${num(m.slotsInUse)}/${num(m.slotsCapacity)} slots, ${m.slabsHeld} slab(s) · `
+      + `ring ${num(m.ringPackets)} pkts/${m.ringBuckets} buckets · RSS ${mb(m.rssBytes)} · `
+      + `RTX sent ${num(retransmitted)}`
+    : `(no memory section in worker.dump()) · RTX sent ${num(retransmitted)}`);
 
   const start = performance.now();
   let peakRss = 0;
-  let peakSlots = 0;
   for (let t = 1; t <= SECONDS; t++) {
     await sleep(start + t * 1000 - performance.now());
     if (died) break;
     const s = await sample();
     peakRss = Math.max(peakRss, lastMemory?.rssBytes ?? 0);
-    peakSlots = Math.max(peakSlots, lastMemory?.slotsInUse ?? 0);
     consumers.forEach((c, i) => console.log(row(i === 0 ? `${t}s` : '', c.name, c.receiver.stats, c.receiver.missing.size)));
-    console.log(`${''.padStart(5)}  ${'worker'.padEnd(8)} producer ${num(s.producerPackets)} pkts in, `
+    console.log(`${''.padStart(5)}  ${'worker'.padEnd(8)} in ${num(s.producerPackets)} pkts `
       + `${(s.producerBitrate / 1e6).toFixed(2)} Mbit/s · ${memoryLine(lastMemory, s.retransmitted)}`);
   }
 
-  // Let the last NACKs be answered, then stop the source and read the final figures.
-  await sleep(400);
-  if (sender) await sender.stop();
+  // Let the last NACKs be answered (the GStreamer sender lingers 0.5 s after its last frame,
+  // then reports), stop the source and read the final figures.
+  if (sender) {
+    await sender.waitFor('done', 3000).catch(() => {});
+    await sender.stop();
+  } else {
+    await sleep(400);
+  }
   synth?.stop();
   await sleep(200);
   const final = died ? null : await sample();
@@ -306,11 +316,12 @@ async function main() {
     + `${num(totals.rtx)} RTX received`);
   const pct = totals.nacked ? ((100 * totals.repaired) / totals.nacked).toFixed(1) : '-';
   console.log(`  repair        ${num(totals.repaired)} of ${num(totals.nacked)} NACKed packets repaired by RTX (${pct}%), `
-    + `${num(totals.missing)} still missing; worker stats: ${num(final?.retransmitted ?? 0)} retransmitted`);
+    + `${num(totals.missing)} still missing`);
+  console.log(`  worker stats  packetsRetransmitted ${num(final?.retransmitted ?? 0)} (consumer.getStats(), all consumers)`);
   if (lastMemory) {
-    console.log(`  memory        final RSS ${mb(lastMemory.rssBytes)} (peak ${mb(peakRss)}); pool peak ${num(peakSlots)} slots in use `
-      + `(high-water ${num(lastMemory.highWaterSlots)}), now ${num(lastMemory.slotsInUse)} in ${lastMemory.slabsHeld} slab(s); `
-      + `ring ${num(lastMemory.ringPackets)} pkts / ${lastMemory.ringBuckets} buckets`);
+    console.log(`  memory        final RSS ${mb(lastMemory.rssBytes)} (highest sampled ${mb(peakRss)}); pool high-water `
+      + `${num(lastMemory.highWaterSlots)} slots, now ${num(lastMemory.slotsInUse)} in ${lastMemory.slabsHeld} slab(s); `
+      + `ring now ${num(lastMemory.ringPackets)} pkts/${lastMemory.ringBuckets} buckets`);
   }
   if (sender) {
     const done = sender.events.find((e) => e.event === 'done');

@@ -5,6 +5,7 @@
 // responses/notifications/logs out; WORKER_RUNNING announces readiness;
 // SIGTERM, SIGINT or channel EOF close everything and exit 0.
 #include <csignal>
+#include <malloc.h>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -113,7 +114,17 @@ std::unique_ptr<transport::DtlsCertificate> LoadOrGenerateCertificate(
                                           options.dtlsPrivateKeyFile, error);
 }
 
-void OnPoolTimer(uv_timer_t* handle) { store::PacketPool::ForThread().Tick(uv_now(handle->loop)); }
+// Once a second: empty pool slabs past their hold time go back to the OS, and
+// after entities were closed the allocator returns the free pages they left
+// (glibc keeps a fragmented heap's free pages resident until asked).
+void OnPoolTimer(uv_timer_t* handle) {
+  store::PacketPool::ForThread().Tick(uv_now(handle->loop));
+  static size_t lastEntities = 0;
+  const size_t entities = gProcess->registry.Size();
+  if (entities < lastEntities)
+    malloc_trim(0);
+  lastEntities = entities;
+}
 
 void ConfigurePool(const util::SluiceSettings& settings) {
   store::PacketPool::Config config;

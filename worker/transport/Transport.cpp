@@ -269,6 +269,7 @@ void Transport::HandleProduce(channel::Request& request) {
     return;
   }
   context_.registry->AddRequestHandler(id, producer.get());
+  nextReportMs_ = 0; // re-plan reports for the new media kind mix
   const auto type = producer->Type();
   producers_.emplace(id, std::move(producer));
   auto& b = request.Builder();
@@ -311,6 +312,7 @@ void Transport::HandleConsume(channel::Request& request) {
   if (c->RtxSsrc() != 0)
     consumersBySsrc_[c->RtxSsrc()] = c;
   consumers_.emplace(id, std::move(consumer));
+  nextReportMs_ = 0; // re-plan reports for the new media kind mix
 
   auto& b = request.Builder();
   const std::vector<uint8_t> scores = producer->Scores();

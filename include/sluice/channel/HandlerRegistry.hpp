@@ -37,6 +37,7 @@ public:
   ChannelEntity* FindRequestHandler(std::string_view id) const;
   ChannelEntity* FindNotificationHandler(std::string_view id) const;
   bool Contains(std::string_view id) const;
+  size_t Size() const { return requestHandlers_.size(); }
 
   std::vector<std::string> RequestHandlerIds() const;
   std::vector<std::string> NotificationHandlerIds() const;

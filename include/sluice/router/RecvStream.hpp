@@ -116,7 +116,7 @@ private:
   uint32_t lastSrNtpMiddle_ = 0;
   uint64_t lastSrReceivedMs_ = 0;
   uint64_t lastPacketMs_ = 0;
-  uint8_t score_ = 10;
+  uint8_t score_ = 0; // 0 until media flows (PRODUCER_SCORE reports the change)
   uint64_t scoreExpectedPrior_ = 0;
   uint64_t scoreReceivedPrior_ = 0;
   util::RateCalculator rate_;
