@@ -1,11 +1,13 @@
 // Bitrate over the last second, in fixed 100 ms buckets.
 //
-// 56 bytes, no allocation: streams and transports keep several of these
+// 96 bytes, no allocation: streams and transports keep several of these
 // (rtp/rtx, in/out). Buckets older than the window are cleared lazily when
 // time moves on, so a silent stream reads 0 without a timer.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 namespace sluice::util {
@@ -25,7 +27,7 @@ public:
   // Bits per second over the window ending now.
   uint32_t Rate(uint64_t nowMs) {
     Advance(nowMs);
-    return static_cast<uint32_t>(total_ * 8ull * 1000ull / kWindowMs);
+    return static_cast<uint32_t>(std::min<uint64_t>(total_ * 8ull * 1000ull / kWindowMs, UINT32_MAX));
   }
 
 private:
@@ -39,7 +41,7 @@ private:
       total_ = 0;
     } else {
       for (uint64_t b = newest_ + 1; b <= bucket; ++b) {
-        uint32_t& slot = buckets_[static_cast<size_t>(b % kBuckets)];
+        uint64_t& slot = buckets_[static_cast<size_t>(b % kBuckets)];
         total_ -= slot;
         slot = 0;
       }
@@ -47,7 +49,7 @@ private:
     newest_ = bucket;
   }
 
-  std::array<uint32_t, kBuckets> buckets_{};
+  std::array<uint64_t, kBuckets> buckets_{};
   uint64_t total_ = 0;
   uint64_t newest_ = 0;
 };

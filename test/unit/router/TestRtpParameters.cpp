@@ -289,8 +289,8 @@ TEST_CASE("RtpParameters: feedback flags are read exactly", "[router][rtpparams]
     CHECK_FALSE(p->codecs.codecs[0].ccmFir);
   }
   SECTION("unknown parameters and types are ignored") {
-    req.rtp_parameters->codecs[0] = Codec("video/VP8", 96, 90000,
-                                          {{"nack", "sli"}, {"ccm", "tmmbr"}, {"fir", ""}});
+    req.rtp_parameters->codecs[0] =
+        Codec("video/VP8", 96, 90000, {{"nack", "sli"}, {"ccm", "tmmbr"}, {"fir", ""}});
     const auto p = Produce(req, &error);
     REQUIRE(p);
     CHECK_FALSE(p->codecs.codecs[0].nack);

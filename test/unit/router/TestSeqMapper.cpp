@@ -172,9 +172,8 @@ TEST_CASE("SeqMapper: a lost producer packet leaves a hole that still maps back"
 
 TEST_CASE("SeqMapper: Lookup across the 16-bit wrap, sweeping start points",
           "[router][seqmapper][wrap]") {
-  const int64_t starts[] = {0,         1,         100,           32767,         32768,
-                            65500,     65530,     65535,         65536,         65536 * 3 - 5,
-                            1 << 20,   (1LL << 32) - 3};
+  const int64_t starts[] = {0,     1,     100,   32767,         32768,   65500,
+                            65530, 65535, 65536, 65536 * 3 - 5, 1 << 20, (1LL << 32) - 3};
   for (const int64_t start : starts) {
     INFO("start " << start);
     SeqMapper m;
@@ -204,7 +203,8 @@ TEST_CASE("SeqMapper: Lookup across the 16-bit wrap, sweeping start points",
   }
 }
 
-TEST_CASE("SeqMapper: output wraps 16 bits while producer seqs do not", "[router][seqmapper][wrap]") {
+TEST_CASE("SeqMapper: output wraps 16 bits while producer seqs do not",
+          "[router][seqmapper][wrap]") {
   SeqMapper m;
   m.Sync(65530, 0); // extended producer seq 65530: out 65530..65539
   for (int64_t p = 65530; p < 65540; ++p)

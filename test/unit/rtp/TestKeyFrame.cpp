@@ -298,8 +298,8 @@ TEST_CASE("KeyFrame H265: single NAL unit packets (RFC 7798 §4.4.1)", "[rtp][ke
 TEST_CASE("KeyFrame H265: aggregation packets (RFC 7798 §4.4.2)", "[rtp][keyframe][h265]") {
   // PayloadHdr (type 48) | size | NALU | size | NALU ...
   // VPS, SPS, PPS, IDR_W_RADL.
-  CHECK(H265({0x60, 0x01, 0x00, 0x03, 0x40, 0x01, 0x0C, 0x00, 0x03, 0x42, 0x01, 0x01, 0x00, 0x03,
-              0x44, 0x01, 0xC1, 0x00, 0x03, 0x26, 0x01, 0xAF}));
+  CHECK(H265({0x60, 0x01, 0x00, 0x03, 0x40, 0x01, 0x0C, 0x00, 0x03, 0x42, 0x01,
+              0x01, 0x00, 0x03, 0x44, 0x01, 0xC1, 0x00, 0x03, 0x26, 0x01, 0xAF}));
   // CRA as the first unit.
   CHECK(H265({0x60, 0x01, 0x00, 0x02, 0x2A, 0x01}));
   // Parameter sets and a trailing picture: not a key frame.
@@ -335,8 +335,7 @@ TEST_CASE("KeyFrame H265: PACI (50) and reserved types are not key frames",
 
 // ---------------------------------------------------------------------------
 
-TEST_CASE("KeyFrame: IsKeyFrame dispatches by codec; Unknown is always true",
-          "[rtp][keyframe]") {
+TEST_CASE("KeyFrame: IsKeyFrame dispatches by codec; Unknown is always true", "[rtp][keyframe]") {
   const Bytes vp8 = {0x10, kVp8Key};
   const Bytes h264 = {0x65, 0x88};
   CHECK(IsKeyFrame(KeyFrameCodec::Vp8, vp8.data(), vp8.size()));
@@ -350,8 +349,7 @@ TEST_CASE("KeyFrame: IsKeyFrame dispatches by codec; Unknown is always true",
     CHECK_FALSE(IsKeyFrame(codec, nullptr, 0));
 }
 
-TEST_CASE("KeyFrame: every prefix of every sample is read in bounds",
-          "[rtp][keyframe][bounds]") {
+TEST_CASE("KeyFrame: every prefix of every sample is read in bounds", "[rtp][keyframe][bounds]") {
   // Run under ASan: each prefix sits in a heap block of exactly its size.
   for (const auto& sample : kSamples) {
     for (size_t n = 0; n <= sample.size(); ++n) {
