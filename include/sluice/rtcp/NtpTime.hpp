@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "sluice/rtp/SeqMath.hpp"
+
 namespace sluice::rtcp {
 
 // Seconds from the NTP epoch (1900) to the Unix epoch (1970).
@@ -57,10 +59,10 @@ constexpr std::optional<uint32_t> RttMsFromReport(uint32_t nowCompact, uint32_t 
                                                   uint32_t dlsr) {
   if (lsr == 0)
     return std::nullopt;
-  const uint32_t rtt = nowCompact - lsr - dlsr;
-  if (rtt & 0x80000000u)
+  const uint32_t sent = lsr + dlsr; // when our SR would have come back without delay
+  if (rtp::IsNewer(sent, nowCompact))
     return std::nullopt;
-  return CompactToMs(rtt);
+  return CompactToMs(nowCompact - sent);
 }
 
 } // namespace sluice::rtcp
