@@ -1,4 +1,5 @@
 #include "sluice/net/Address.hpp"
+#include "sluice/net/Tuple.hpp"
 
 #include <arpa/inet.h>
 
@@ -153,6 +154,33 @@ Endpoint PackedAddress::ToEndpoint() const {
     e.len = len;
   }
   return e;
+}
+
+} // namespace sluice::net
+
+// --- Tuple ---------------------------------------------------------------------------
+
+namespace sluice::net {
+
+uint64_t Tuple::Hash() const {
+  // FNV-1a over what operator== compares.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    for (size_t i = 0; i < n; ++i) {
+      h ^= b[i];
+      h *= 1099511628211ull;
+    }
+  };
+  const uintptr_t sockets[2] = {reinterpret_cast<uintptr_t>(udp), reinterpret_cast<uintptr_t>(tcp)};
+  mix(sockets, sizeof(sockets));
+  const uint16_t port = remote.Port();
+  mix(&port, sizeof(port));
+  if (remote.Family() == AF_INET)
+    mix(&reinterpret_cast<const sockaddr_in*>(&remote.storage)->sin_addr, 4);
+  else if (remote.Family() == AF_INET6)
+    mix(&reinterpret_cast<const sockaddr_in6*>(&remote.storage)->sin6_addr, 16);
+  return h;
 }
 
 } // namespace sluice::net
