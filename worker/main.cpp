@@ -5,9 +5,9 @@
 // responses/notifications/logs out; WORKER_RUNNING announces readiness;
 // SIGTERM, SIGINT or channel EOF close everything and exit 0.
 #include <csignal>
-#include <malloc.h>
 #include <cstdio>
 #include <cstdlib>
+#include <malloc.h>
 #include <string>
 #include <unistd.h>
 
@@ -23,6 +23,7 @@
 #include "sluice/router/Worker.hpp"
 #include "sluice/store/PacketPool.hpp"
 #include "sluice/transport/DtlsCertificate.hpp"
+#include "sluice/transport/DtlsTransport.hpp"
 #include "sluice/util/WorkerSettings.hpp"
 
 extern char** environ;
@@ -38,7 +39,9 @@ constexpr uint64_t kPoolTickMs = 1000;
 
 uv_loop_t* gLoop = nullptr;
 
-uint64_t LoopNowMs() { return gLoop ? uv_now(gLoop) : 0; }
+uint64_t LoopNowMs() {
+  return gLoop ? uv_now(gLoop) : 0;
+}
 
 void IgnoreSignals() {
   for (int sig : {SIGPIPE, SIGHUP, SIGALRM, SIGUSR1, SIGUSR2})
@@ -47,15 +50,22 @@ void IgnoreSignals() {
 
 // Everything that lives for the process, torn down in reverse order.
 struct Process {
-  Process(uv_loop_t* loop, const util::WorkerOptions& options,
-          const util::SluiceSettings& settings)
-      : writer(settings.channelOutLimitBytes), context(MakeContext(loop, options, settings)),
-        memory(writer), worker(context, memory, [this] { Stop(util::kExitOk); }),
+  Process(uv_loop_t* loop, const util::WorkerOptions& options, const util::SluiceSettings& settings,
+          const transport::DtlsCertificate& certificate, transport::DtlsContext& dtls)
+      : writer(settings.channelOutLimitBytes),
+        context(MakeContext(loop, options, settings, certificate, dtls)), memory(writer),
+        worker(context, memory, [this] { Stop(util::kExitOk); }),
         dispatcher(writer, registry, worker) {}
 
   router::Context MakeContext(uv_loop_t* loop, const util::WorkerOptions& options,
-                              const util::SluiceSettings& s) {
+                              const util::SluiceSettings& s,
+                              const transport::DtlsCertificate& certificate,
+                              transport::DtlsContext& dtls) {
     router::Context c;
+    c.certificate = &certificate;
+    c.dtls = &dtls;
+    c.tcpMaxConnections = static_cast<size_t>(s.tcpMaxConnections);
+    c.tcpSendQueueBytes = static_cast<size_t>(s.tcpSendQueueBytes);
     c.loop = loop;
     c.registry = &registry;
     c.writer = &writer;
@@ -106,12 +116,12 @@ void OnMemoryTimer(uv_timer_t* handle) {
   }
 }
 
-std::unique_ptr<transport::DtlsCertificate> LoadOrGenerateCertificate(
-    const util::WorkerOptions& options, std::string* error) {
+std::unique_ptr<transport::DtlsCertificate>
+LoadOrGenerateCertificate(const util::WorkerOptions& options, std::string* error) {
   if (options.dtlsCertificateFile.empty())
     return transport::DtlsCertificate::Generate(error);
-  return transport::DtlsCertificate::Load(options.dtlsCertificateFile,
-                                          options.dtlsPrivateKeyFile, error);
+  return transport::DtlsCertificate::Load(options.dtlsCertificateFile, options.dtlsPrivateKeyFile,
+                                          error);
 }
 
 // Once a second: empty pool slabs past their hold time go back to the OS, and
@@ -142,6 +152,11 @@ int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings
     std::fprintf(stderr, "sluice-worker: DTLS certificate: %s\n", error.c_str());
     return util::kExitStartFailure;
   }
+  const auto dtls = transport::DtlsContext::Create(*certificate, &error);
+  if (!dtls) {
+    std::fprintf(stderr, "sluice-worker: DTLS context: %s\n", error.c_str());
+    return util::kExitStartFailure;
+  }
 
   uv_loop_t loop;
   if (uv_loop_init(&loop) != 0)
@@ -149,7 +164,7 @@ int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings
   gLoop = &loop;
   channel::Logger::SetClock(&LoopNowMs);
 
-  Process process(&loop, options, settings);
+  Process process(&loop, options, settings, *certificate, *dtls);
   gProcess = &process;
   channel::ChannelPipe pipe(
       &loop, kConsumerFd, kProducerFd, process.writer,
@@ -199,11 +214,10 @@ int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings
   pipe.FlushBlocking(kShutdownFlushMs);
   channel::Logger::SetSink(nullptr);
   pipe.Close();
-  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sigterm),
-                         reinterpret_cast<uv_handle_t*>(&sigint),
-                         reinterpret_cast<uv_handle_t*>(&memoryTimer),
-                         reinterpret_cast<uv_handle_t*>(&poolTimer),
-                         reinterpret_cast<uv_handle_t*>(&sendFlush)})
+  for (uv_handle_t* h :
+       {reinterpret_cast<uv_handle_t*>(&sigterm), reinterpret_cast<uv_handle_t*>(&sigint),
+        reinterpret_cast<uv_handle_t*>(&memoryTimer), reinterpret_cast<uv_handle_t*>(&poolTimer),
+        reinterpret_cast<uv_handle_t*>(&sendFlush)})
     uv_close(h, nullptr);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);

@@ -339,10 +339,10 @@ describe('worker requests', () => {
         return true;
       });
     await assert.rejects(
-      worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', port: 0 }] }),
+      router.createDirectTransport(),
       (error) => {
         assert.equal(error.constructor, Error);
-        assert.equal(error.message, 'WORKER_CREATE_WEBRTCSERVER not implemented');
+        assert.equal(error.message, 'ROUTER_CREATE_DIRECTTRANSPORT not implemented');
         return true;
       });
     const dump = await worker.dump();

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "sluice/net/SendBatch.hpp"
+#include "sluice/net/SocketSetup.hpp"
 
 namespace sluice::net {
 
@@ -49,94 +50,40 @@ struct RecvBuffers {
 
 thread_local std::unique_ptr<RecvBuffers> tRecvBuffers;
 
-std::string Errno(int err) {
-  return std::strerror(err);
-}
-
-// xorshift64*, seeded per thread from the clock and pid: port choice only
-// needs to differ between workers, not to be unpredictable.
-uint64_t NextRandom() {
-  static thread_local uint64_t state = 0;
-  if (state == 0) {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    state = (uint64_t(ts.tv_nsec) ^ (uint64_t(ts.tv_sec) << 30) ^ (uint64_t(getpid()) << 48)) | 1u;
-  }
-  state ^= state >> 12;
-  state ^= state << 25;
-  state ^= state >> 27;
-  return state * 0x2545F4914F6CDD1DULL;
-}
-
-bool SetOpt(int fd, int level, int name, int value, const char* label, std::string* error) {
-  if (setsockopt(fd, level, name, &value, sizeof(value)) == 0)
-    return true;
-  if (error != nullptr)
-    *error = std::string("setsockopt(") + label + ") failed: " + Errno(errno);
-  return false;
-}
-
 bool Configure(int fd, const UdpSocket::Options& o, int family, std::string* error) {
   if (family == AF_INET6 &&
-      !SetOpt(fd, IPPROTO_IPV6, IPV6_V6ONLY, o.ipv6Only ? 1 : 0, "IPV6_V6ONLY", error))
+      !SetSocketOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, o.ipv6Only ? 1 : 0, "IPV6_V6ONLY", error))
     return false;
-  if (o.reusePort && !SetOpt(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT", error))
+  if (o.reusePort && !SetSocketOption(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT", error))
     return false;
   if (o.sendBufferSize != 0 &&
-      !SetOpt(fd, SOL_SOCKET, SO_SNDBUF, static_cast<int>(o.sendBufferSize), "SO_SNDBUF", error))
+      !SetSocketOption(fd, SOL_SOCKET, SO_SNDBUF, static_cast<int>(o.sendBufferSize), "SO_SNDBUF",
+                       error))
     return false;
   if (o.recvBufferSize != 0 &&
-      !SetOpt(fd, SOL_SOCKET, SO_RCVBUF, static_cast<int>(o.recvBufferSize), "SO_RCVBUF", error))
+      !SetSocketOption(fd, SOL_SOCKET, SO_RCVBUF, static_cast<int>(o.recvBufferSize), "SO_RCVBUF",
+                       error))
     return false;
   return true;
 }
 
-std::string BindFailed(const std::string& ip, uint16_t port, int err) {
-  return "bind() failed [protocol:udp, ip:'" + ip + "', port:" + std::to_string(port) +
-         "]: " + Errno(err);
-}
-
-// Binds `fd` to the requested port, or to the first free port of the range
-// starting at a random one. Only EADDRINUSE moves on to the next port; any
-// other error (an ip that is not local, permissions) fails at once.
+// Binds `fd` to the requested port or the first free one of the range. Only
+// EADDRINUSE moves on to the next port; any other error (an ip that is not
+// local, permissions) fails at once.
 bool BindPort(int fd, Endpoint addr, const UdpSocket::Options& o, std::string* error) {
-  auto setPort = [&addr](uint16_t port) {
-    if (addr.Family() == AF_INET)
-      reinterpret_cast<sockaddr_in*>(&addr.storage)->sin_port = htons(port);
-    else
-      reinterpret_cast<sockaddr_in6*>(&addr.storage)->sin6_port = htons(port);
-  };
-  if (o.port != 0) {
-    setPort(o.port);
-    if (bind(fd, addr.Sa(), addr.len) == 0)
-      return true;
-    if (error != nullptr)
-      *error = BindFailed(o.ip, o.port, errno);
-    return false;
-  }
-  if (o.minPort == 0 || o.minPort > o.maxPort) {
-    if (error != nullptr)
-      *error = "invalid port range [min:" + std::to_string(o.minPort) +
-               ", max:" + std::to_string(o.maxPort) + "]";
-    return false;
-  }
-  const uint32_t range = uint32_t(o.maxPort) - o.minPort + 1;
-  const uint32_t start = static_cast<uint32_t>(NextRandom() % range);
-  for (uint32_t attempt = 0; attempt < range; ++attempt) {
-    const auto port = static_cast<uint16_t>(o.minPort + (start + attempt) % range);
-    setPort(port);
-    if (bind(fd, addr.Sa(), addr.len) == 0)
-      return true;
-    if (errno != EADDRINUSE) {
-      if (error != nullptr)
-        *error = BindFailed(o.ip, port, errno);
-      return false;
-    }
-  }
-  if (error != nullptr)
-    *error = "no more available ports [protocol:udp, ip:'" + o.ip +
-             "', numAttempt:" + std::to_string(range) + "]";
-  return false;
+  return ChoosePort(
+      o.port, o.minPort, o.maxPort, "udp", o.ip,
+      [&](uint16_t port) {
+        SetEndpointPort(addr, port);
+        if (bind(fd, addr.Sa(), addr.len) == 0)
+          return PortAttempt::Bound;
+        const int err = errno;
+        if (error != nullptr)
+          *error = "bind() failed [protocol:udp, ip:'" + o.ip + "', port:" + std::to_string(port) +
+                   "]: " + ErrnoText(err);
+        return err == EADDRINUSE ? PortAttempt::InUse : PortAttempt::Failed;
+      },
+      error);
 }
 
 } // namespace
@@ -157,7 +104,7 @@ std::unique_ptr<UdpSocket> UdpSocket::Open(uv_loop_t* loop, const Options& optio
 
   const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0)
-    return fail("socket() failed: " + Errno(errno));
+    return fail("socket() failed: " + ErrnoText(errno));
   // From here the socket owns fd: its destructor closes it.
   std::unique_ptr<UdpSocket> socket(new UdpSocket(fd, listener));
   if (!Configure(fd, options, family, error) || !BindPort(fd, *bindAddr, options, error))
@@ -168,7 +115,7 @@ std::unique_ptr<UdpSocket> UdpSocket::Open(uv_loop_t* loop, const Options& optio
   std::optional<Endpoint> local;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &boundLen) != 0 ||
       !(local = Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&bound))))
-    return fail("getsockname() failed: " + Errno(errno));
+    return fail("getsockname() failed: " + ErrnoText(errno));
   socket->local_.Assign(*local);
   socket->localIp_ = local->Ip();
   socket->v6Only_ = family == AF_INET6 && options.ipv6Only;

@@ -6,6 +6,8 @@
 #include "response_generated.h"
 #include "router_generated.h"
 #include "sluice/transport/PlainTransport.hpp"
+#include "sluice/transport/WebRtcServer.hpp"
+#include "sluice/transport/WebRtcTransport.hpp"
 
 namespace sluice::router {
 
@@ -14,13 +16,17 @@ using FBS::Request::Body;
 using FBS::Request::Method;
 
 struct RouterMethods {
-  static const std::array<MethodEntry<Router>, 4> kTable;
+  static const std::array<MethodEntry<Router>, 6> kTable;
 };
 
-const std::array<MethodEntry<Router>, 4> RouterMethods::kTable = {{
+const std::array<MethodEntry<Router>, 6> RouterMethods::kTable = {{
     {Method::ROUTER_DUMP, Body::NONE, &Router::HandleDump},
     {Method::ROUTER_CREATE_PLAINTRANSPORT, Body::Router_CreatePlainTransportRequest,
      &Router::HandleCreatePlainTransport},
+    {Method::ROUTER_CREATE_WEBRTCTRANSPORT, Body::Router_CreateWebRtcTransportRequest,
+     &Router::HandleCreateWebRtcTransport},
+    {Method::ROUTER_CREATE_WEBRTCTRANSPORT_WITH_SERVER, Body::Router_CreateWebRtcTransportRequest,
+     &Router::HandleCreateWebRtcTransport},
     {Method::ROUTER_CLOSE_TRANSPORT, Body::Router_CloseTransportRequest,
      &Router::HandleCloseTransport},
     {Method::ROUTER_CLOSE_RTPOBSERVER, Body::Router_CloseRtpObserverRequest,
@@ -81,10 +87,23 @@ void Router::HandleDump(channel::Request& request) {
   const std::vector<flatbuffers::Offset<flatbuffers::String>> noIds;
   const std::vector<flatbuffers::Offset<FBS::Common::StringStringArray>> noArrays;
   const std::vector<flatbuffers::Offset<FBS::Common::StringString>> noPairs;
-  const auto dump = FBS::Router::CreateDumpResponseDirect(
-      b, id_.c_str(), &transportIds, &noIds, &producerConsumers, &consumerProducer, &noArrays,
-      &noArrays, &noPairs);
+  const auto dump = FBS::Router::CreateDumpResponseDirect(b, id_.c_str(), &transportIds, &noIds,
+                                                          &producerConsumers, &consumerProducer,
+                                                          &noArrays, &noArrays, &noPairs);
   request.Accept(FBS::Response::Body::Router_DumpResponse, dump.Union());
+}
+
+template <typename T, typename DumpBody>
+void Router::Adopt(channel::Request& request, const std::string& id, std::unique_ptr<T> transport,
+                   const std::string& error, DumpBody body) {
+  if (!transport) {
+    request.Error(error);
+    return;
+  }
+  context_.registry->AddRequestHandler(id, transport.get());
+  const auto dump = transport->FillDump(request.Builder());
+  transports_.emplace(id, std::move(transport));
+  request.Accept(body, dump.Union());
 }
 
 void Router::HandleCreatePlainTransport(channel::Request& request) {
@@ -96,26 +115,55 @@ void Router::HandleCreatePlainTransport(channel::Request& request) {
   }
   std::string error;
   auto transport = transport::PlainTransport::Create(context_, id, *this, *body->options(), &error);
-  if (!transport) {
-    request.Error(error);
+  Adopt(request, id, std::move(transport), error, FBS::Response::Body::PlainTransport_DumpResponse);
+}
+
+void Router::HandleCreateWebRtcTransport(channel::Request& request) {
+  const auto* body = request.Body<FBS::Router::CreateWebRtcTransportRequest>();
+  const std::string id = body->transport_id()->str();
+  if (context_.registry->Contains(id)) {
+    request.Error("a Transport with same transportId already exists");
     return;
   }
-  context_.registry->AddRequestHandler(id, transport.get());
-  const auto dump = transport->FillDump(request.Builder());
-  transports_.emplace(id, std::move(transport));
-  request.Accept(FBS::Response::Body::PlainTransport_DumpResponse, dump.Union());
+  const auto& options = *body->options();
+  const bool withServer = request.Method() == Method::ROUTER_CREATE_WEBRTCTRANSPORT_WITH_SERVER;
+  const auto* listenServer = options.listen_as_ListenServer();
+  if (withServer != (listenServer != nullptr)) {
+    request.TypeError(withServer ? "missing webRtcServerId" : "missing listenInfos");
+    return;
+  }
+  transport::WebRtcServer* server = nullptr;
+  if (listenServer != nullptr) {
+    const auto serverId = listenServer->web_rtc_server_id()->string_view();
+    server =
+        dynamic_cast<transport::WebRtcServer*>(context_.registry->FindRequestHandler(serverId));
+    if (server == nullptr) {
+      request.Error("WebRtcServer with id " + std::string(serverId) + " not found");
+      return;
+    }
+  }
+  std::string error;
+  auto transport = transport::WebRtcTransport::Create(context_, id, *this, options, server, &error);
+  Adopt(request, id, std::move(transport), error,
+        FBS::Response::Body::WebRtcTransport_DumpResponse);
+}
+
+bool Router::CloseTransport(std::string_view transportId) {
+  const auto it = transports_.find(transportId);
+  if (it == transports_.end())
+    return false;
+  auto transport = std::move(it->second);
+  transports_.erase(it);
+  transport.reset();
+  return true;
 }
 
 void Router::HandleCloseTransport(channel::Request& request) {
   const auto* body = request.Body<FBS::Router::CloseTransportRequest>();
-  const auto it = transports_.find(body->transport_id()->string_view());
-  if (it == transports_.end()) {
+  if (!CloseTransport(body->transport_id()->string_view())) {
     request.Error("Transport with ID " + body->transport_id()->str() + " not found");
     return;
   }
-  auto transport = std::move(it->second);
-  transports_.erase(it);
-  transport.reset();
   request.Accept();
 }
 

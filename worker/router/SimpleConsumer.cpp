@@ -118,6 +118,11 @@ void SimpleConsumer::RequestKeyFrame(uint64_t nowMs) {
   producer_->RequestKeyFrame(nowMs);
 }
 
+void SimpleConsumer::OnTransportConnected(uint64_t nowMs) {
+  if (syncRequired_ && Active())
+    RequestKeyFrame(nowMs);
+}
+
 void SimpleConsumer::OnProducerRtp(RecvStream& stream, const rtp::RtpPacket& packet,
                                    const store::PacketRef& slot, int64_t extSeq, bool keyFrame,
                                    uint64_t nowMs) {

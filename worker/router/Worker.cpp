@@ -16,10 +16,10 @@ using FBS::Request::Body;
 using FBS::Request::Method;
 
 struct WorkerMethods {
-  static const std::array<MethodEntry<Worker>, 6> kTable;
+  static const std::array<MethodEntry<Worker>, 8> kTable;
 };
 
-const std::array<MethodEntry<Worker>, 6> WorkerMethods::kTable = {{
+const std::array<MethodEntry<Worker>, 8> WorkerMethods::kTable = {{
     {Method::WORKER_CLOSE, Body::NONE, &Worker::HandleClose},
     {Method::WORKER_DUMP, Body::NONE, &Worker::HandleDump},
     {Method::WORKER_GET_RESOURCE_USAGE, Body::NONE, &Worker::HandleGetResourceUsage},
@@ -27,6 +27,10 @@ const std::array<MethodEntry<Worker>, 6> WorkerMethods::kTable = {{
      &Worker::HandleUpdateSettings},
     {Method::WORKER_CREATE_ROUTER, Body::Worker_CreateRouterRequest, &Worker::HandleCreateRouter},
     {Method::WORKER_CLOSE_ROUTER, Body::Worker_CloseRouterRequest, &Worker::HandleCloseRouter},
+    {Method::WORKER_CREATE_WEBRTCSERVER, Body::Worker_CreateWebRtcServerRequest,
+     &Worker::HandleCreateWebRtcServer},
+    {Method::WORKER_WEBRTCSERVER_CLOSE, Body::Worker_CloseWebRtcServerRequest,
+     &Worker::HandleCloseWebRtcServer},
 }};
 
 namespace {
@@ -40,9 +44,15 @@ Worker::Worker(const Context& context, const MemoryReport& memory,
     : context_(context), registry_(*context.registry), memory_(memory),
       requestClose_(std::move(requestClose)) {}
 
-Worker::~Worker() { CloseAll(); }
+Worker::~Worker() {
+  CloseAll();
+}
 
-void Worker::CloseAll() { routers_.clear(); }
+// Routers first: their WebRtcTransports unregister from the servers.
+void Worker::CloseAll() {
+  routers_.clear();
+  webRtcServers_.clear();
+}
 
 void Worker::HandleRequest(channel::Request& request) {
   channel::DispatchMethod(*this, WorkerMethods::kTable, {"WORKER_"}, "Worker", request);
@@ -62,15 +72,17 @@ void Worker::HandleDump(channel::Request& request) {
   std::vector<flatbuffers::Offset<flatbuffers::String>> routerIds;
   for (const auto& [id, router] : routers_)
     routerIds.push_back(b.CreateString(id));
-  const std::vector<flatbuffers::Offset<flatbuffers::String>> noServers;
+  std::vector<flatbuffers::Offset<flatbuffers::String>> serverIds;
+  for (const auto& [id, server] : webRtcServers_)
+    serverIds.push_back(b.CreateString(id));
   const auto requestHandlers = b.CreateVectorOfStrings(registry_.RequestHandlerIds());
   const auto notificationHandlers = b.CreateVectorOfStrings(registry_.NotificationHandlerIds());
   const auto handlers =
       FBS::Worker::CreateChannelMessageHandlers(b, requestHandlers, notificationHandlers);
   const auto memory = memory_.Build(b);
-  const auto dump = FBS::Worker::CreateDumpResponse(
-      b, static_cast<uint32_t>(getpid()), b.CreateVector(noServers), b.CreateVector(routerIds),
-      handlers, /*liburing*/ 0, memory);
+  const auto dump =
+      FBS::Worker::CreateDumpResponse(b, static_cast<uint32_t>(getpid()), b.CreateVector(serverIds),
+                                      b.CreateVector(routerIds), handlers, /*liburing*/ 0, memory);
   request.Accept(FBS::Response::Body::Worker_DumpResponse, dump.Union());
 }
 
@@ -139,6 +151,35 @@ void Worker::HandleCloseRouter(channel::Request& request) {
     return;
   }
   routers_.erase(it);
+  request.Accept();
+}
+
+void Worker::HandleCreateWebRtcServer(channel::Request& request) {
+  const auto* body = request.Body<FBS::Worker::CreateWebRtcServerRequest>();
+  const std::string id = body->web_rtc_server_id()->str();
+  if (registry_.Contains(id)) {
+    request.Error("Channel request handler with ID " + id + " already exists");
+    return;
+  }
+  std::string error;
+  auto server = transport::WebRtcServer::Create(context_, id, body->listen_infos(), &error);
+  if (!server) {
+    request.Error(error);
+    return;
+  }
+  registry_.AddRequestHandler(id, server.get());
+  webRtcServers_.emplace(id, std::move(server));
+  request.Accept();
+}
+
+void Worker::HandleCloseWebRtcServer(channel::Request& request) {
+  const auto* body = request.Body<FBS::Worker::CloseWebRtcServerRequest>();
+  const auto it = webRtcServers_.find(body->web_rtc_server_id()->string_view());
+  if (it == webRtcServers_.end()) {
+    request.Error("WebRtcServer with ID " + body->web_rtc_server_id()->str() + " not found");
+    return;
+  }
+  webRtcServers_.erase(it);
   request.Accept();
 }
 

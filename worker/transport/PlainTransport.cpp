@@ -11,14 +11,12 @@
 #include "sluice/channel/Logger.hpp"
 #include "sluice/channel/MethodTable.hpp"
 #include "sluice/net/Address.hpp"
+#include "sluice/transport/ListenInfo.hpp"
 #include "sluice/util/Base64.hpp"
 
 namespace sluice::transport {
 
 namespace {
-
-// SRTP needs the whole packet contiguous: built and encrypted here.
-thread_local uint8_t tSrtpScratch[store::PacketRef::kCapacity + 256 + SrtpSession::kMaxTrailer];
 
 bool IsRtcp(const uint8_t* data, size_t len) {
   // RFC 5761 §4: RTCP packet types 192-223 sit where RTP has M+PT 64-95.
@@ -29,33 +27,11 @@ bool IsRtp(const uint8_t* data, size_t len) {
   return len >= rtp::RtpPacket::kFixedHeaderSize && (data[0] >> 6) == 2;
 }
 
-bool SocketOptionsFrom(const FBS::Transport::ListenInfo& info, const router::Context& context,
-                       net::UdpSocket::Options* out, std::string* error) {
-  if (info.protocol() != FBS::Transport::Protocol::UDP) {
-    *error = "PlainTransport listens on UDP only";
-    return false;
-  }
-  out->ip = info.ip()->str();
-  if (!net::IsValidIp(out->ip)) {
-    *error = "invalid listenInfo.ip '" + out->ip + "'";
-    return false;
-  }
-  out->port = info.port();
-  out->minPort = context.rtcMinPort;
-  out->maxPort = context.rtcMaxPort;
-  if (const auto* range = info.port_range(); range != nullptr && range->min() != 0) {
-    if (range->max() < range->min()) {
-      *error = "listenInfo.portRange.max < min";
-      return false;
-    }
-    out->minPort = range->min();
-    out->maxPort = range->max();
-  }
-  out->ipv6Only = info.flags()->ipv6_only();
-  out->reusePort = info.flags()->udp_reuse_port();
-  out->sendBufferSize = info.send_buffer_size();
-  out->recvBufferSize = info.recv_buffer_size();
-  return true;
+bool IsUdp(const ListenSpec& spec, std::string* error) {
+  if (spec.protocol == FBS::Transport::Protocol::UDP)
+    return true;
+  *error = "PlainTransport listens on UDP only";
+  return false;
 }
 
 } // namespace
@@ -78,33 +54,29 @@ PlainTransport::Create(const router::Context& context, std::string id, Transport
   t->rtcpMux_ = options.rtcp_mux();
   t->comedia_ = options.comedia();
 
-  net::UdpSocket::Options rtpOptions;
-  if (!SocketOptionsFrom(*options.listen_info(), context, &rtpOptions, error))
+  ListenSpec rtpSpec;
+  if (!ParseListenInfo(*options.listen_info(), context, &rtpSpec, error) || !IsUdp(rtpSpec, error))
     return nullptr;
-  if (const auto* a = options.listen_info()->announced_address())
-    t->announcedAddress_ = a->str();
-  t->rtpSocket_ = net::UdpSocket::Open(context.loop, rtpOptions, t.get(), error);
+  t->announcedAddress_ = rtpSpec.announcedAddress;
+  t->rtpSocket_ = net::UdpSocket::Open(context.loop, rtpSpec.UdpOptions(), t.get(), error);
   if (!t->rtpSocket_)
     return nullptr;
   if (!t->rtcpMux_) {
-    net::UdpSocket::Options rtcpOptions = rtpOptions;
-    rtcpOptions.port = 0;
+    ListenSpec rtcpSpec = rtpSpec;
+    rtcpSpec.port = 0;
     if (const auto* info = options.rtcp_listen_info()) {
-      if (!SocketOptionsFrom(*info, context, &rtcpOptions, error))
+      if (!ParseListenInfo(*info, context, &rtcpSpec, error) || !IsUdp(rtcpSpec, error))
         return nullptr;
-      if (const auto* a = info->announced_address())
-        t->rtcpAnnouncedAddress_ = a->str();
-    } else {
-      t->rtcpAnnouncedAddress_ = t->announcedAddress_;
     }
-    t->rtcpSocket_ = net::UdpSocket::Open(context.loop, rtcpOptions, t.get(), error);
+    t->rtcpAnnouncedAddress_ = rtcpSpec.announcedAddress;
+    t->rtcpSocket_ = net::UdpSocket::Open(context.loop, rtcpSpec.UdpOptions(), t.get(), error);
     if (!t->rtcpSocket_)
       return nullptr;
   }
 
   if (options.enable_srtp()) {
-    const auto suite = static_cast<SrtpSuite>(
-        options.srtp_crypto_suite().value_or(FBS::SrtpParameters::SrtpCryptoSuite::AES_CM_128_HMAC_SHA1_80));
+    const auto suite = static_cast<SrtpSuite>(options.srtp_crypto_suite().value_or(
+        FBS::SrtpParameters::SrtpCryptoSuite::AES_CM_128_HMAC_SHA1_80));
     if (static_cast<uint8_t>(suite) > static_cast<uint8_t>(SrtpSuite::AesCm128HmacSha1_32)) {
       *error = "invalid srtpCryptoSuite";
       return nullptr;
@@ -255,17 +227,9 @@ void PlainTransport::SendRtp(const uint8_t* head, size_t headLen, const uint8_t*
     return;
   const uint64_t now = context_.NowMs();
   if (srtpOut_) {
-    const size_t len = headLen + tailLen;
-    if (len + SrtpSession::kMaxTrailer > sizeof(tSrtpScratch))
-      return;
-    std::memcpy(tSrtpScratch, head, headLen);
-    if (tailLen != 0)
-      std::memcpy(tSrtpScratch + headLen, tail, tailLen);
-    const size_t out = srtpOut_->ProtectRtp(tSrtpScratch, len, sizeof(tSrtpScratch));
-    if (out == 0)
-      return;
-    if (rtpSocket_->Send(tSrtpScratch, out, nullptr, 0, store::PacketRef(), *tuple_))
-      CountSent(out, true, retransmission, now);
+    const auto [data, len] = srtpOut_->ProtectRtpToScratch(head, headLen, tail, tailLen);
+    if (len != 0 && rtpSocket_->Send(data, len, nullptr, 0, store::PacketRef(), *tuple_))
+      CountSent(len, true, retransmission, now);
     return;
   }
   if (rtpSocket_->Send(head, headLen, tail, tailLen, hold, *tuple_))
@@ -279,13 +243,11 @@ void PlainTransport::SendRtcp(const uint8_t* data, size_t len) {
     return;
   const uint64_t now = context_.NowMs();
   if (srtpOut_) {
-    if (len + SrtpSession::kMaxTrailer > sizeof(tSrtpScratch))
+    const auto protectedBytes = srtpOut_->ProtectRtcpToScratch(data, len);
+    if (protectedBytes.len == 0)
       return;
-    std::memcpy(tSrtpScratch, data, len);
-    len = srtpOut_->ProtectRtcp(tSrtpScratch, len, sizeof(tSrtpScratch));
-    if (len == 0)
-      return;
-    data = tSrtpScratch;
+    data = protectedBytes.data;
+    len = protectedBytes.len;
   }
   if (socket->Send(data, len, nullptr, 0, store::PacketRef(), *to))
     CountSent(len, false, false, now);
@@ -314,10 +276,9 @@ PlainTransport::FillTuple(flatbuffers::FlatBufferBuilder& b, bool rtcp) const {
   const std::optional<net::Endpoint>& remote = rtcp ? rtcpTuple_ : tuple_;
   const std::string local = announced.empty() ? socket.LocalIp() : announced;
   const std::string remoteIp = remote ? remote->Ip() : std::string();
-  return FBS::Transport::CreateTupleDirect(b, local.c_str(), socket.LocalPort(),
-                                           remote ? remoteIp.c_str() : nullptr,
-                                           remote ? remote->Port() : 0,
-                                           FBS::Transport::Protocol::UDP);
+  return FBS::Transport::CreateTupleDirect(
+      b, local.c_str(), socket.LocalPort(), remote ? remoteIp.c_str() : nullptr,
+      remote ? remote->Port() : 0, FBS::Transport::Protocol::UDP);
 }
 
 flatbuffers::Offset<FBS::SrtpParameters::SrtpParameters>

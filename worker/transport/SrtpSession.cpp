@@ -4,6 +4,8 @@
 
 #include <srtp.h>
 
+#include "sluice/store/PacketPool.hpp"
+
 namespace sluice::transport {
 
 namespace {
@@ -219,6 +221,35 @@ size_t SrtpSession::Unprotect(bool rtcp, uint8_t* data, size_t len) {
     ++counters_.otherFailures;
     return 0;
   }
+}
+
+namespace {
+// One SRTP packet at most: the largest pool slot plus header growth and the trailer.
+thread_local uint8_t tScratch[store::PacketRef::kCapacity + 256 + SrtpSession::kMaxTrailer];
+} // namespace
+
+SrtpSession::Bytes SrtpSession::ProtectRtpToScratch(const uint8_t* head, size_t headLen,
+                                                    const uint8_t* tail, size_t tailLen) {
+  const size_t len = headLen + tailLen;
+  if (len + kMaxTrailer > sizeof(tScratch)) {
+    ++counters_.otherFailures;
+    return {nullptr, 0};
+  }
+  std::memcpy(tScratch, head, headLen);
+  if (tailLen != 0)
+    std::memcpy(tScratch + headLen, tail, tailLen);
+  const size_t out = ProtectRtp(tScratch, len, sizeof(tScratch));
+  return {out != 0 ? tScratch : nullptr, out};
+}
+
+SrtpSession::Bytes SrtpSession::ProtectRtcpToScratch(const uint8_t* data, size_t len) {
+  if (len + kMaxTrailer > sizeof(tScratch)) {
+    ++counters_.otherFailures;
+    return {nullptr, 0};
+  }
+  std::memcpy(tScratch, data, len);
+  const size_t out = ProtectRtcp(tScratch, len, sizeof(tScratch));
+  return {out != 0 ? tScratch : nullptr, out};
 }
 
 } // namespace sluice::transport

@@ -137,8 +137,7 @@ router::SimpleConsumer* Transport::ConsumerBySsrc(uint32_t ssrc) const {
   return it == consumersBySsrc_.end() ? nullptr : it->second;
 }
 
-void Transport::ReceiveReportBlocks(const rtcp::ReportBlock* blocks, size_t count,
-                                    uint64_t nowMs) {
+void Transport::ReceiveReportBlocks(const rtcp::ReportBlock* blocks, size_t count, uint64_t nowMs) {
   for (size_t i = 0; i < count; ++i)
     if (auto* c = ConsumerBySsrc(blocks[i].ssrc))
       c->ReceiveReport(blocks[i], nowMs);
@@ -190,7 +189,9 @@ void Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
   }
 }
 
-void Transport::CountReceived(size_t wireBytes, uint64_t nowMs) { recv_.Add(wireBytes, nowMs); }
+void Transport::CountReceived(size_t wireBytes, uint64_t nowMs) {
+  recv_.Add(wireBytes, nowMs);
+}
 
 void Transport::CountSent(size_t bytes, bool rtp, bool retransmission, uint64_t nowMs) {
   send_.Add(bytes, nowMs);
@@ -198,7 +199,13 @@ void Transport::CountSent(size_t bytes, bool rtp, bool retransmission, uint64_t 
     (retransmission ? rtxSend_ : rtpSend_).Add(bytes, nowMs);
 }
 
+void Transport::Connected(uint64_t nowMs) {
+  for (auto& [id, c] : consumers_)
+    c->OnTransportConnected(nowMs);
+}
+
 void Transport::Tick(uint64_t nowMs) {
+  KindTick(nowMs);
   const bool scoreTick = nowMs >= nextScoreMs_;
   if (scoreTick)
     nextScoreMs_ = nowMs + kScoreMs;
@@ -263,7 +270,8 @@ void Transport::HandleProduce(channel::Request& request) {
     request.TypeError(error);
     return;
   }
-  auto producer = std::make_unique<router::Producer>(context_, id, *this, std::move(*params), *body);
+  auto producer =
+      std::make_unique<router::Producer>(context_, id, *this, std::move(*params), *body);
   if (!listener_.Add(producer.get(), &error)) {
     request.Error(error);
     return;
@@ -305,7 +313,7 @@ void Transport::HandleConsume(channel::Request& request) {
     return;
   }
   auto consumer = std::make_unique<router::SimpleConsumer>(context_, id, *producer, *this,
-                                                            std::move(*params), *body);
+                                                           std::move(*params), *body);
   router::SimpleConsumer* c = consumer.get();
   context_.registry->AddRequestHandler(id, c);
   consumersBySsrc_[c->Ssrc()] = c;
@@ -316,8 +324,8 @@ void Transport::HandleConsume(channel::Request& request) {
 
   auto& b = request.Builder();
   const std::vector<uint8_t> scores = producer->Scores();
-  const auto score = FBS::Consumer::CreateConsumerScoreDirect(b, c->Score(), producer->Score(),
-                                                             &scores);
+  const auto score =
+      FBS::Consumer::CreateConsumerScoreDirect(b, c->Score(), producer->Score(), &scores);
   const auto response =
       FBS::Transport::CreateConsumeResponse(b, c->Paused(), c->ProducerPaused(), score, 0);
   request.Accept(FBS::Response::Body::Transport_ConsumeResponse, response.Union());
@@ -343,8 +351,7 @@ void Transport::ReleaseConsumer(const std::string& consumerId) {
     return;
   auto consumer = std::move(it->second);
   consumers_.erase(it);
-  absl::erase_if(consumersBySsrc_,
-                 [c = consumer.get()](const auto& kv) { return kv.second == c; });
+  absl::erase_if(consumersBySsrc_, [c = consumer.get()](const auto& kv) { return kv.second == c; });
 }
 
 void Transport::HandleCloseConsumer(channel::Request& request) {
@@ -432,8 +439,8 @@ Transport::FillBaseDump(flatbuffers::FlatBufferBuilder& b) {
     if (traceTypes_ & (1u << t))
       traces.push_back(static_cast<FBS::Transport::TraceEventType>(t));
   return FBS::Transport::CreateDumpDirect(b, id_.c_str(), false, &producerIds, &consumerIds,
-                                          &bySsrc, &byRtxSsrc, &none, &none, extOffset, listener,
-                                          0, 0, flatbuffers::nullopt, 0, &traces);
+                                          &bySsrc, &byRtxSsrc, &none, &none, extOffset, listener, 0,
+                                          0, flatbuffers::nullopt, 0, &traces);
 }
 
 flatbuffers::Offset<FBS::Transport::Stats>
@@ -442,12 +449,12 @@ Transport::FillBaseStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs) {
     return v ? flatbuffers::Optional<uint32_t>(v) : flatbuffers::nullopt;
   };
   return FBS::Transport::CreateStatsDirect(
-      b, id_.c_str(), nowMs, flatbuffers::nullopt, recv_.bytes, recv_.rate.Rate(nowMs),
-      send_.bytes, send_.rate.Rate(nowMs), rtpRecv_.bytes, rtpRecv_.rate.Rate(nowMs),
-      rtpSend_.bytes, rtpSend_.rate.Rate(nowMs), rtxRecv_.bytes, rtxRecv_.rate.Rate(nowMs),
-      rtxSend_.bytes, rtxSend_.rate.Rate(nowMs), 0, 0, flatbuffers::nullopt,
-      flatbuffers::nullopt, opt(maxIncomingBitrate_), opt(maxOutgoingBitrate_),
-      opt(minOutgoingBitrate_), flatbuffers::nullopt, flatbuffers::nullopt);
+      b, id_.c_str(), nowMs, flatbuffers::nullopt, recv_.bytes, recv_.rate.Rate(nowMs), send_.bytes,
+      send_.rate.Rate(nowMs), rtpRecv_.bytes, rtpRecv_.rate.Rate(nowMs), rtpSend_.bytes,
+      rtpSend_.rate.Rate(nowMs), rtxRecv_.bytes, rtxRecv_.rate.Rate(nowMs), rtxSend_.bytes,
+      rtxSend_.rate.Rate(nowMs), 0, 0, flatbuffers::nullopt, flatbuffers::nullopt,
+      opt(maxIncomingBitrate_), opt(maxOutgoingBitrate_), opt(minOutgoingBitrate_),
+      flatbuffers::nullopt, flatbuffers::nullopt);
 }
 
 void Transport::Notify(FBS::Notification::Event event, FBS::Notification::Body type,

@@ -112,8 +112,7 @@ bool ApplyOption(Option option, std::string_view value, WorkerOptions* out) {
 
 } // namespace
 
-bool ParseWorkerOptions(int argc, const char* const* argv, WorkerOptions* out,
-                        std::string* error) {
+bool ParseWorkerOptions(int argc, const char* const* argv, WorkerOptions* out, std::string* error) {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg(argv[i]);
     if (arg.substr(0, 2) != "--") {
@@ -134,8 +133,8 @@ bool ParseWorkerOptions(int argc, const char* const* argv, WorkerOptions* out,
       return false;
     }
     if (!ApplyOption(option, value, out)) {
-      *error = "invalid value '" + std::string(value) + "' for option '--" + std::string(name) +
-               "'";
+      *error =
+          "invalid value '" + std::string(value) + "' for option '--" + std::string(name) + "'";
       return false;
     }
   }
@@ -183,6 +182,11 @@ const std::vector<SluiceSettingDescription>& SluiceSettingDescriptions() {
        "dropped (counted) and requests are not read until it drains"},
       {"SLUICE_MEMORY_LOG_INTERVAL_MS", &S::memoryLogIntervalMs, 0, 86400000,
        "period of the debug-level memory figures log line (0 = off)"},
+      {"SLUICE_TCP_SEND_QUEUE_BYTES", &S::tcpSendQueueBytes, 4096, 64ull << 20,
+       "ICE-TCP: bytes queued per connection behind a slow peer; frames beyond are dropped "
+       "(counted)"},
+      {"SLUICE_TCP_MAX_CONNECTIONS", &S::tcpMaxConnections, 1, 65536,
+       "ICE-TCP: accepted connections per TCP listener; further ones are closed at once"},
   };
   return kAll;
 }

@@ -11,6 +11,11 @@
 #include "sluice/channel/HandlerRegistry.hpp"
 #include "sluice/store/RetransmissionRing.hpp"
 
+namespace sluice::transport {
+class DtlsCertificate;
+class DtlsContext;
+} // namespace sluice::transport
+
 namespace sluice::router {
 
 struct Context {
@@ -21,6 +26,12 @@ struct Context {
   uint16_t rtcMaxPort = 59999;
   store::RingWindowConfig videoRing = store::RingWindowConfig::Video();
   store::RingWindowConfig audioRing = store::RingWindowConfig::Audio();
+  // The worker's DTLS identity and the SSL context built from it.
+  const transport::DtlsCertificate* certificate = nullptr;
+  transport::DtlsContext* dtls = nullptr;
+  // ICE-TCP: connections per TCP listener, bytes queued per connection.
+  size_t tcpMaxConnections = 64;
+  size_t tcpSendQueueBytes = 256 * 1024;
 
   // Loop time: one reading per loop iteration, shared by every packet in it.
   uint64_t NowMs() const { return uv_now(loop); }

@@ -107,7 +107,7 @@ private:
   bool paused_;
   uint8_t traceTypes_ = 0;
   uint32_t rttMs_ = UINT32_MAX; // applied to the streams on the first tick
-  uint32_t senderSsrc_ = 0; // ours, in the RTCP we send to the remote sender
+  uint32_t senderSsrc_ = 0;     // ours, in the RTCP we send to the remote sender
   Drops drops_;
 
   friend struct ProducerMethods;

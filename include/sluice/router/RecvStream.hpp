@@ -80,7 +80,7 @@ public:
 
   flatbuffers::Offset<FBS::RtpStream::Dump> FillDump(flatbuffers::FlatBufferBuilder& b) const;
   flatbuffers::Offset<FBS::RtpStream::Stats> FillStats(flatbuffers::FlatBufferBuilder& b,
-                                                      uint64_t nowMs);
+                                                       uint64_t nowMs);
 
 private:
   void UpdateJitter(uint32_t rtpTs, uint64_t nowMs);

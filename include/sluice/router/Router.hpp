@@ -25,12 +25,18 @@ public:
   const std::string& Id() const { return id_; }
   void HandleRequest(channel::Request& request) override;
   Producer* FindProducer(std::string_view producerId) override;
+  bool CloseTransport(std::string_view transportId) override;
 
   size_t TransportCount() const { return transports_.size(); }
 
 private:
   void HandleDump(channel::Request& request);
   void HandleCreatePlainTransport(channel::Request& request);
+  void HandleCreateWebRtcTransport(channel::Request& request);
+  // Registers a created transport and answers with its dump (or the error).
+  template <typename T, typename DumpBody>
+  void Adopt(channel::Request& request, const std::string& id, std::unique_ptr<T> transport,
+             const std::string& error, DumpBody body);
   void HandleCloseTransport(channel::Request& request);
   void HandleCloseRtpObserver(channel::Request& request);
   void Tick();

@@ -50,8 +50,8 @@ public:
   uint8_t Get(Uri uri) const { return ids_[static_cast<size_t>(uri)]; }
   void Set(Uri uri, uint8_t id) { ids_[static_cast<size_t>(uri)] = id; }
   // false on an id outside 1..255 or one id used for two URIs.
-  static bool From(const flatbuffers::Vector<flatbuffers::Offset<
-                       FBS::RtpParameters::RtpHeaderExtensionParameters>>* list,
+  static bool From(const flatbuffers::Vector<
+                       flatbuffers::Offset<FBS::RtpParameters::RtpHeaderExtensionParameters>>* list,
                    HeaderExtensionIds* out, std::string* error);
 
 private:
@@ -74,8 +74,8 @@ struct CodecSet {
   const CodecParams* ByPayloadType(uint8_t pt) const;
   // The media codec an rtx payload type repairs.
   const CodecParams* ByRtxPayloadType(uint8_t pt) const;
-  static bool From(const FBS::RtpParameters::RtpParameters& params, MediaKind kind,
-                   CodecSet* out, std::string* error);
+  static bool From(const FBS::RtpParameters::RtpParameters& params, MediaKind kind, CodecSet* out,
+                   std::string* error);
 };
 
 struct ProducerParams {

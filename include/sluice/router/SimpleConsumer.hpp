@@ -48,11 +48,15 @@ public:
   void HandleRequest(channel::Request& request) override;
 
   // From the producer.
-  void OnProducerRtp(RecvStream& stream, const rtp::RtpPacket& packet,
-                     const store::PacketRef& slot, int64_t extSeq, bool keyFrame, uint64_t nowMs);
+  void OnProducerRtp(RecvStream& stream, const rtp::RtpPacket& packet, const store::PacketRef& slot,
+                     int64_t extSeq, bool keyFrame, uint64_t nowMs);
   void OnProducerPaused(bool paused);
   void OnProducerClosed();
   void OnProducerScore();
+
+  // From the transport: it can send now (DTLS connected). A video consumer
+  // still waiting for a keyframe asks for one at once.
+  void OnTransportConnected(uint64_t nowMs);
 
   // From the remote, through the transport's RTCP demux.
   void ReceiveNack(const rtcp::GenericNack& nack, uint64_t nowMs);
@@ -103,7 +107,7 @@ private:
     uint64_t nackSuppressed = 0; // resent already within one RTT
     uint64_t pliCount = 0;
     uint64_t firCount = 0;
-    uint64_t dropped = 0;        // producer packets not forwarded (waiting for a keyframe)
+    uint64_t dropped = 0; // producer packets not forwarded (waiting for a keyframe)
   };
 
   const Context& context_;

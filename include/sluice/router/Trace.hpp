@@ -15,12 +15,11 @@ namespace sluice::router {
 
 // `packet` is required for RTP and KEYFRAME, ignored otherwise.
 void EmitConsumerTrace(channel::ChannelWriter& writer, std::string_view id,
-                       FBS::Consumer::TraceEventType type, bool out, uint32_t ssrc,
-                       uint64_t nowMs, const rtp::RtpPacket* packet = nullptr,
-                       bool keyFrame = false);
+                       FBS::Consumer::TraceEventType type, bool out, uint32_t ssrc, uint64_t nowMs,
+                       const rtp::RtpPacket* packet = nullptr, bool keyFrame = false);
 void EmitProducerTrace(channel::ChannelWriter& writer, std::string_view id,
-                       FBS::Producer::TraceEventType type, bool out, uint32_t ssrc,
-                       uint64_t nowMs, const rtp::RtpPacket* packet = nullptr,
-                       bool keyFrame = false, bool isRtx = false);
+                       FBS::Producer::TraceEventType type, bool out, uint32_t ssrc, uint64_t nowMs,
+                       const rtp::RtpPacket* packet = nullptr, bool keyFrame = false,
+                       bool isRtx = false);
 
 } // namespace sluice::router

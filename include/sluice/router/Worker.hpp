@@ -11,6 +11,7 @@
 #include "sluice/router/Context.hpp"
 #include "sluice/router/MemoryReport.hpp"
 #include "sluice/router/Router.hpp"
+#include "sluice/transport/WebRtcServer.hpp"
 
 namespace sluice::router {
 
@@ -33,6 +34,8 @@ private:
   void HandleUpdateSettings(channel::Request& request);
   void HandleCreateRouter(channel::Request& request);
   void HandleCloseRouter(channel::Request& request);
+  void HandleCreateWebRtcServer(channel::Request& request);
+  void HandleCloseWebRtcServer(channel::Request& request);
 
   const Context& context_;
   channel::HandlerRegistry& registry_;
@@ -40,6 +43,7 @@ private:
   std::function<void()> requestClose_;
   // Ordered so dumps list ids deterministically.
   std::map<std::string, std::unique_ptr<Router>, std::less<>> routers_;
+  std::map<std::string, std::unique_ptr<transport::WebRtcServer>, std::less<>> webRtcServers_;
 
   friend struct WorkerMethods;
 };

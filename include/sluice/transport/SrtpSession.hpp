@@ -95,6 +95,18 @@ public:
   size_t ProtectRtp(uint8_t* data, size_t len, size_t cap);
   size_t ProtectRtcp(uint8_t* data, size_t len, size_t cap);
 
+  // Outbound only: head + tail (RTP) or data (RTCP) copied into the thread's
+  // scratch buffer and protected there, so a pool slot is never written.
+  // Returns the protected bytes, valid until the next call on this thread;
+  // {nullptr, 0} on failure (too long, or protect failed: counted).
+  struct Bytes {
+    const uint8_t* data;
+    size_t len;
+  };
+  Bytes ProtectRtpToScratch(const uint8_t* head, size_t headLen, const uint8_t* tail,
+                            size_t tailLen);
+  Bytes ProtectRtcpToScratch(const uint8_t* data, size_t len);
+
   // Inbound only, in place. Returns the plain length, 0 when authentication,
   // the replay check or anything else fails (counted by reason). Short or
   // garbage input is safe.

@@ -33,6 +33,8 @@ class TransportOwner {
 public:
   virtual ~TransportOwner() = default;
   virtual router::Producer* FindProducer(std::string_view producerId) = 0;
+  // Destroys the transport (e.g. its WebRtcServer closed); false: unknown id.
+  virtual bool CloseTransport(std::string_view transportId) = 0;
 };
 
 class Transport : public channel::ChannelEntity, public router::MediaPort {
@@ -41,6 +43,7 @@ public:
   ~Transport() override;
 
   const std::string& Id() const { return id_; }
+  TransportOwner& Owner() const { return owner_; }
   void HandleRequest(channel::Request& request) override;
   // Router timer (every few tens of ms): RTCP reports when due, producer upkeep.
   void Tick(uint64_t nowMs);
@@ -70,6 +73,11 @@ public:
 protected:
   // Handles the kind's own methods; false: not one of them.
   virtual bool HandleKindRequest(channel::Request& request) = 0;
+  // The kind's own upkeep on the router's timer (ICE consent, ...).
+  virtual void KindTick(uint64_t nowMs) { (void)nowMs; }
+  // The kind can send from now on (e.g. DTLS connected): consumers waiting
+  // for a keyframe ask for one at once instead of at their next retry.
+  void Connected(uint64_t nowMs);
 
   void ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs);
   void ReceiveRtcp(const uint8_t* data, size_t len, uint64_t nowMs);

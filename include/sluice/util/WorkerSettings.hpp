@@ -62,6 +62,9 @@ struct SluiceSettings {
   uint64_t channelOutLimitBytes{8ull << 20};
   // How often the memory figures are logged at debug level (0: never).
   uint64_t memoryLogIntervalMs{10000};
+  // ICE-TCP bounds.
+  uint64_t tcpSendQueueBytes{256ull << 10};
+  uint64_t tcpMaxConnections{64};
 };
 
 struct SluiceSettingDescription {

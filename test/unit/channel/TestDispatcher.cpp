@@ -39,7 +39,9 @@ struct Harness {
   router::Worker worker{context, memory, [this] { ++closeRequests; }};
   channel::Dispatcher dispatcher{writer, registry, worker};
 
-  void Send(const std::vector<uint8_t>& frame) { dispatcher.HandleFrame(frame.data(), frame.size()); }
+  void Send(const std::vector<uint8_t>& frame) {
+    dispatcher.HandleFrame(frame.data(), frame.size());
+  }
 
   // Everything the worker queued, split into frames.
   std::vector<std::vector<uint8_t>> Drain() {
@@ -97,12 +99,11 @@ std::vector<uint8_t> RequestFrame(uint32_t id, Method method, const std::string&
 }
 
 std::vector<uint8_t> CreateRouterFrame(uint32_t id, const std::string& routerId) {
-  return RequestFrame(id, Method::WORKER_CREATE_ROUTER, "",
-                      FBS::Request::Body::Worker_CreateRouterRequest,
-                      [&](flatbuffers::FlatBufferBuilder& b) {
-                        return FBS::Worker::CreateCreateRouterRequestDirect(b, routerId.c_str())
-                            .Union();
-                      });
+  return RequestFrame(
+      id, Method::WORKER_CREATE_ROUTER, "", FBS::Request::Body::Worker_CreateRouterRequest,
+      [&](flatbuffers::FlatBufferBuilder& b) {
+        return FBS::Worker::CreateCreateRouterRequestDirect(b, routerId.c_str()).Union();
+      });
 }
 
 } // namespace
@@ -182,6 +183,7 @@ TEST_CASE("Dispatcher: a body type with no body value is a TypeError (found by F
 
 TEST_CASE("Dispatcher: unimplemented and unknown methods answer errors, never success") {
   Harness h;
+  // A WebRtcServer with no listen infos: a clear error, nothing registered.
   h.Send(RequestFrame(8, Method::WORKER_CREATE_WEBRTCSERVER, "",
                       FBS::Request::Body::Worker_CreateWebRtcServerRequest,
                       [](flatbuffers::FlatBufferBuilder& b) {
@@ -189,7 +191,8 @@ TEST_CASE("Dispatcher: unimplemented and unknown methods answer errors, never su
                       }));
   auto* r = h.OneResponse();
   CHECK_FALSE(r->accepted());
-  CHECK(r->reason()->str() == "WORKER_CREATE_WEBRTCSERVER not implemented");
+  CHECK(r->reason()->str() == "empty listenInfos");
+  CHECK_FALSE(h.registry.Contains("s"));
 
   h.Send(CreateRouterFrame(9, "r"));
   CHECK(h.OneResponse()->accepted());
@@ -231,7 +234,8 @@ TEST_CASE("Dispatcher: frames that fail verification") {
   SECTION("a Response sent to the worker is dropped with a warning, not answered") {
     flatbuffers::FlatBufferBuilder b;
     const auto resp = FBS::Response::CreateResponse(b, 5, true);
-    b.FinishSizePrefixed(FBS::Message::CreateMessage(b, FBS::Message::Body::Response, resp.Union()));
+    b.FinishSizePrefixed(
+        FBS::Message::CreateMessage(b, FBS::Message::Body::Response, resp.Union()));
     h.Send(std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize()));
     CHECK(h.Drain().empty());
     CHECK(h.writer.Counters().rejectedFrames == 1);

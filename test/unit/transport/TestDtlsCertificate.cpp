@@ -12,8 +12,8 @@ using sluice::transport::DtlsCertificate;
 
 namespace {
 std::string WritePem(const char* name, bool cert, const DtlsCertificate& c) {
-  const std::string path = std::string("/tmp/sluice-test-") + name + "-" +
-                           std::to_string(::getpid()) + ".pem";
+  const std::string path =
+      std::string("/tmp/sluice-test-") + name + "-" + std::to_string(::getpid()) + ".pem";
   FILE* f = std::fopen(path.c_str(), "w");
   REQUIRE(f);
   if (cert)
