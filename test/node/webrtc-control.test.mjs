@@ -131,7 +131,13 @@ describe('WebRtcTransport parameters', () => {
     await assert.rejects(router.createWebRtcTransport({ listenIps: ['127.0.0.1'], enableSctp: true }),
       /enableSctp is not supported/);
     await assert.rejects(router.createWebRtcTransport({ listenInfos: [{ protocol: 'udp', ip: 'not-an-ip' }] }),
-      /invalid listenInfo.ip/);
+      (e) => e.constructor === TypeError && /invalid listenInfo.ip/.test(e.message));
+    await assert.rejects(router.createWebRtcTransport({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', portRange: { min: 4000, max: 3000 } }] }),
+      (e) => e.constructor === TypeError && /portRange.max < min/.test(e.message));
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: [{ protocol: 'tcp', ip: '1.2.3' }] }),
+      (e) => e.constructor === TypeError);
+    await assert.rejects(router.createWebRtcTransport({ listenInfos: [{ protocol: 'udp', ip: '8.8.8.8' }] }),
+      (e) => e.constructor === Error && /bind\(\) failed/.test(e.message), 'a non-local ip is an Error');
     await assert.rejects(router.createWebRtcTransport({ listenIps: ['127.0.0.1'], enableUdp: false, enableTcp: false }),
       /enableUdp and enableTcp cannot both be false|no ICE candidates/);
     both.close();

@@ -5,6 +5,7 @@
 #include "request_generated.h"
 #include "response_generated.h"
 #include "router_generated.h"
+#include "sluice/transport/ListenInfo.hpp"
 #include "sluice/transport/PlainTransport.hpp"
 #include "sluice/transport/WebRtcServer.hpp"
 #include "sluice/transport/WebRtcTransport.hpp"
@@ -114,7 +115,13 @@ void Router::HandleCreatePlainTransport(channel::Request& request) {
     return;
   }
   std::string error;
-  auto transport = transport::PlainTransport::Create(context_, id, *this, *body->options(), &error);
+  const auto* options = body->options();
+  if (!transport::CheckListenInfos(std::array{options->listen_info(), options->rtcp_listen_info()},
+                                   context_, &error)) {
+    request.TypeError(error);
+    return;
+  }
+  auto transport = transport::PlainTransport::Create(context_, id, *this, *options, &error);
   Adopt(request, id, std::move(transport), error, FBS::Response::Body::PlainTransport_DumpResponse);
 }
 
@@ -143,6 +150,12 @@ void Router::HandleCreateWebRtcTransport(channel::Request& request) {
     }
   }
   std::string error;
+  if (const auto* individual = options.listen_as_ListenIndividual();
+      individual != nullptr &&
+      !transport::CheckListenInfos(*individual->listen_infos(), context_, &error)) {
+    request.TypeError(error);
+    return;
+  }
   auto transport = transport::WebRtcTransport::Create(context_, id, *this, options, server, &error);
   Adopt(request, id, std::move(transport), error,
         FBS::Response::Body::WebRtcTransport_DumpResponse);

@@ -7,6 +7,7 @@
 #include "request_generated.h"
 #include "response_generated.h"
 #include "sluice/channel/Logger.hpp"
+#include "sluice/transport/ListenInfo.hpp"
 #include "worker_generated.h"
 
 namespace sluice::router {
@@ -162,6 +163,11 @@ void Worker::HandleCreateWebRtcServer(channel::Request& request) {
     return;
   }
   std::string error;
+  if (body->listen_infos() != nullptr &&
+      !transport::CheckListenInfos(*body->listen_infos(), context_, &error)) {
+    request.TypeError(error);
+    return;
+  }
   auto server = transport::WebRtcServer::Create(context_, id, body->listen_infos(), &error);
   if (!server) {
     request.Error(error);

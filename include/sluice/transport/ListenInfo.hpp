@@ -33,4 +33,17 @@ struct ListenSpec {
 bool ParseListenInfo(const FBS::Transport::ListenInfo& info, const router::Context& context,
                      ListenSpec* out, std::string* error);
 
+// The same checks for every listen info of a create request, before anything
+// is opened, so bad input answers TypeError (as the Node library expects)
+// while failures to open (port in use) stay Error. nullptr entries pass.
+template <typename Infos>
+bool CheckListenInfos(const Infos& infos, const router::Context& context, std::string* error) {
+  for (const FBS::Transport::ListenInfo* info : infos) {
+    ListenSpec spec;
+    if (info != nullptr && !ParseListenInfo(*info, context, &spec, error))
+      return false;
+  }
+  return true;
+}
+
 } // namespace sluice::transport
