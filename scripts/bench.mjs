@@ -1,0 +1,354 @@
+// Forwarding benchmark of a worker binary against a bare reference forwarder,
+// driven through the unmodified mediasoup Node library (DESIGN.md section 5).
+//
+//   node scripts/bench.mjs [WORKER_BIN [OTHER_WORKER_BIN]] [--consumers 10,100,300] [--base 1]
+//     [--pps 150] [--nack 0.01] [--warmup 2] [--window 10] [--max-consumers 100]
+//     [--max-start 300] [--max-step 1.25] [--max-window 3] [--no-max] [--no-bare]
+//     [--rounds R] [--json FILE]
+//
+// WORKER_BIN defaults to MEDIASOUP_WORKER_BIN. With two binaries each round runs
+// them one after the other (R rounds, default 3) and ratios first/second are
+// printed. The bare forwarder (test/bench/bareforward) runs under the same load.
+//
+// Load: test/bench/rtpgen sends one VP8 stream (1100-byte packets, 5 per frame,
+// keyframe every 30 frames and on PLI) at --pps to a comedia PlainTransport
+// producer; N PlainTransport consumers send to rtpgen's N receive sockets, which
+// count packets, detect gaps by sequence number and NACK a --nack fraction of
+// what they get. Consumers are added to --base, then to each N in --consumers,
+// in one worker process; at each N, after --warmup seconds, a --window second
+// window is measured:
+//   RSS per consumer   (VmRSS at N - VmRSS at base) / (N - base)
+//   allocs / fwd pkt   LD_PRELOAD allocation counter (worker process only) delta
+//                      over the window / media packets the consumers received
+//   CPU us / fwd pkt   utime+stime (/proc/PID/stat, 10 ms ticks) over the window /
+//                      media packets the consumers received (RTX not counted)
+// The max-rate search (fresh worker, --max-consumers consumers) multiplies the
+// input rate by --max-step per step until a window sees gap loss > 0.1% (or
+// under 98% of the expected packets arrive); the last clean step is reported
+// as forwarded packets/s (input pps x consumers that received them).
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const buildDir = process.env.SLUICE_BENCH_BUILD ?? path.join(root, 'build');
+const RTPGEN = path.join(buildDir, 'test/bench/rtpgen');
+const BARE = path.join(buildDir, 'test/bench/bareforward');
+const ALLOC_LIB = path.join(buildDir, 'test/alloc/libsluice-alloccount.so');
+const SSRC = 0x5eed0001;
+const LOSS_LIMIT = 0.001;
+
+const positional = [];
+const opts = {};
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (!a.startsWith('--')) positional.push(a);
+  else if (['--no-max', '--no-bare'].includes(a)) opts[a.slice(2)] = true;
+  else opts[a.slice(2)] = process.argv[++i];
+}
+const cfg = {
+  consumers: String(opts.consumers ?? '10,100,300').split(',').map(Number),
+  base: Number(opts.base ?? 1),
+  pps: Number(opts.pps ?? 150),
+  nack: Number(opts.nack ?? 0.01),
+  warmup: Number(opts.warmup ?? 2),
+  window: Number(opts.window ?? 10),
+  maxConsumers: Number(opts['max-consumers'] ?? 100),
+  maxStart: Number(opts['max-start'] ?? 300),
+  maxStep: Number(opts['max-step'] ?? 1.25),
+  maxWindow: Number(opts['max-window'] ?? 3),
+  maxCap: Number(opts['max-cap'] ?? 100000),
+};
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const TICK_US = 1e6 / 100; // CLK_TCK is 100 on Linux
+const cpuTicks = (pid) => {
+  const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
+const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+// Kernel drops (receive buffer full) per local UDP port, from /proc/net/udp.
+const udpDrops = () => {
+  const m = new Map();
+  for (const l of fs.readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const f = l.trim().split(/\s+/);
+    if (f.length > 12) m.set(parseInt(f[1].split(':')[1], 16), (m.get(parseInt(f[1].split(':')[1], 16)) ?? 0) + Number(f[f.length - 1]));
+  }
+  return m;
+};
+const allocs = (file) => (file && fs.existsSync(file) ? Number(fs.readFileSync(file).readBigUInt64LE(0)) : NaN);
+
+// rtpgen under control: one command per stdin line, one JSON line per answer.
+class Gen {
+  constructor(ports) {
+    this.proc = spawn(RTPGEN, ['--recv', String(ports), '--nack', String(cfg.nack), '--ssrc', String(SSRC)],
+      { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.waiters = [];
+    readline.createInterface({ input: this.proc.stdout }).on('line', (l) => this.waiters.shift()?.(JSON.parse(l)));
+    this.ports = new Promise((r) => this.waiters.push((j) => { this.portList = j.ports; r(j.ports); }));
+  }
+  cmd(line) { this.proc.stdin.write(`${line}\n`); }
+  stats() { return new Promise((r) => { this.waiters.push(r); this.cmd('stats'); }); }
+  close() { this.cmd('quit'); this.proc.stdin.end(); }
+}
+
+// Counters of the system under test (pid) and of the receivers, at one instant.
+// inPort: the forwarder's input socket, whose kernel drops are reported apart from the receivers'.
+async function snapshot(gen, pid, allocFile, inPort) {
+  const drops = udpDrops();
+  return { t: performance.now(), cpu: cpuTicks(pid), genCpu: cpuTicks(gen.proc.pid), allocs: allocs(allocFile),
+    rss: rssKiB(pid), inDrops: drops.get(inPort) ?? 0,
+    sinkDrops: gen.portList.reduce((x, p) => x + (drops.get(p) ?? 0), 0), g: await gen.stats() };
+}
+
+function windowResult(a, b, n) {
+  const sum = (s, k) => s.g.sinks.slice(0, n).reduce((x, v) => x + v[k], 0);
+  const dt = (b.t - a.t) / 1000;
+  const duplicates = sum(b, 5) - sum(a, 5);
+  const forwarded = sum(b, 0) - sum(a, 0) - duplicates; // distinct media packets
+  const lost = sum(b, 3) - sum(a, 3);
+  const sent = b.g.sent - a.g.sent;
+  return {
+    consumers: n, seconds: +dt.toFixed(3), inputPps: +(sent / dt).toFixed(1), forwarded,
+    forwardedPps: +(forwarded / dt).toFixed(1), rtx: sum(b, 1) - sum(a, 1), nacks: sum(b, 4) - sum(a, 4),
+    duplicates, reordered: sum(b, 6) - sum(a, 6),
+    gapLoss: lost / Math.max(1, lost + forwarded), shortfall: 1 - forwarded / Math.max(1, sent * n),
+    cpuTicks: b.cpu - a.cpu, cpuUsPerPacket: ((b.cpu - a.cpu) * TICK_US) / Math.max(1, forwarded),
+    genCpuUsPerPacket: ((b.genCpu - a.genCpu) * TICK_US) / Math.max(1, forwarded),
+    allocsPerPacket: (b.allocs - a.allocs) / Math.max(1, forwarded), rssKiB: b.rss,
+    inputKernelDrops: b.inDrops - a.inDrops, receiverKernelDrops: b.sinkDrops - a.sinkDrops,
+  };
+}
+
+async function measure(gen, pid, allocFile, inPort, n, warmupS, windowS) {
+  await sleep(warmupS * 1000);
+  const a = await snapshot(gen, pid, allocFile, inPort);
+  await sleep(windowS * 1000);
+  return windowResult(a, await snapshot(gen, pid, allocFile, inPort), n);
+}
+
+// Steps the input rate up until a window is lossy; `prepare(rate)` may restart the forwarder.
+async function maxRate(gen, pidOf, allocFile, inPort, n) {
+  const steps = [];
+  let clean = null;
+  let lossy = null;
+  for (let rate = cfg.maxStart; rate <= cfg.maxCap; rate *= cfg.maxStep) {
+    gen.cmd(`rate ${rate.toFixed(1)}`);
+    const w = await measure(gen, pidOf(), allocFile, inPort, n, 1, cfg.maxWindow);
+    w.targetPps = +rate.toFixed(1);
+    steps.push(w);
+    const lossy = w.gapLoss > LOSS_LIMIT || w.shortfall > 0.02;
+    process.stderr.write(`  rate ${rate.toFixed(0)} pps in: ${w.forwardedPps} fwd/s, gap loss ${(w.gapLoss * 100).toFixed(3)}%, `
+      + `shortfall ${(w.shortfall * 100).toFixed(2)}%, kernel drops at input ${w.inputKernelDrops} / receivers `
+      + `${w.receiverKernelDrops}, ${w.cpuTicks} cpu ticks in ${w.seconds} s${lossy ? ' -> lossy' : ''}\n`);
+    if (lossy) { w.lossy = true; break; }
+    if (w.inputPps < rate * 0.9) { w.generatorLimited = true; clean = w; break; }
+    clean = w;
+  }
+  return { clean, lossy: steps.find((w) => w.lossy) ?? null, steps };
+}
+
+// ---------------------------------------------------------------- worker child
+async function childWorker(bin, phase) {
+  process.env.MEDIASOUP_WORKER_BIN = bin; // read once, when the library is first imported
+  const mediasoup = createRequire(path.join(root, 'test/node/package.json'))('mediasoup');
+  const allocFile = fs.existsSync(ALLOC_LIB) ? path.join(os.tmpdir(), `sluice-bench-alloc-${process.pid}`) : null;
+  if (allocFile) { process.env.LD_PRELOAD = ALLOC_LIB; process.env.ALLOCCOUNT_FILE = allocFile; }
+  const worker = await mediasoup.createWorker({ logLevel: 'error', rtcMinPort: 20000, rtcMaxPort: 40000 });
+  delete process.env.LD_PRELOAD;
+  delete process.env.ALLOCCOUNT_FILE;
+  const maxN = phase === 'max' ? cfg.maxConsumers : Math.max(...cfg.consumers);
+  const gen = new Gen(maxN);
+  const ports = await gen.ports;
+  const out = { worker: bin, pid: worker.pid, allocCounter: !!allocFile };
+  try {
+    const router = await worker.createRouter({ mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }] });
+    const input = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
+    const producer = await input.produce({ kind: 'video', rtpParameters: {
+      codecs: [
+        { mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] },
+        { mimeType: 'video/rtx', payloadType: 97, clockRate: 90000, parameters: { apt: 96 } },
+      ],
+      encodings: [{ ssrc: SSRC, rtx: { ssrc: SSRC + 1 } }],
+    } });
+    gen.cmd(`dest 127.0.0.1 ${input.tuple.localPort}`);
+    gen.cmd(`rate ${cfg.pps}`);
+    let have = 0;
+    const grow = async (n) => {
+      for (; have < n; have++) {
+        const t = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+        await t.connect({ ip: '127.0.0.1', port: ports[have] });
+        await t.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+      }
+    };
+    if (phase === 'max') {
+      await grow(maxN);
+      await sleep(cfg.warmup * 1000);
+      out.max = await maxRate(gen, () => worker.pid, allocFile, input.tuple.localPort, maxN);
+    } else {
+      await grow(cfg.base);
+      await sleep(cfg.warmup * 1000);
+      out.rssBaseKiB = rssKiB(worker.pid);
+      out.steady = [];
+      for (const n of cfg.consumers) {
+        await grow(n);
+        const w = await measure(gen, worker.pid, allocFile, input.tuple.localPort, n, cfg.warmup, cfg.window);
+        w.rssPerConsumerBytes = Math.round(((w.rssKiB - out.rssBaseKiB) * 1024) / Math.max(1, n - cfg.base));
+        out.steady.push(w);
+        process.stderr.write(`  N=${n}: ${JSON.stringify(w)}\n`);
+      }
+    }
+  } finally {
+    gen.close();
+    worker.close();
+    if (allocFile) fs.rmSync(allocFile, { force: true });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ bare child
+async function childBare(phase) {
+  const maxN = phase === 'max' ? cfg.maxConsumers : Math.max(...cfg.consumers);
+  const gen = new Gen(maxN);
+  const ports = await gen.ports;
+  let bare = null;
+  let barePort = 0;
+  const startBare = async (n) => {
+    bare?.kill();
+    bare = spawn(BARE, ['--pt', '101', ...ports.slice(0, n).map((p) => `127.0.0.1:${p}`)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise((r) => readline.createInterface({ input: bare.stdout }).once('line', r));
+    barePort = JSON.parse(line).port;
+    gen.cmd(`dest 127.0.0.1 ${barePort}`);
+  };
+  const out = { worker: 'bareforward' };
+  try {
+    if (phase === 'max') {
+      await startBare(maxN);
+      out.max = await maxRate(gen, () => bare.pid, null, barePort, maxN);
+    } else {
+      gen.cmd(`rate ${cfg.pps}`);
+      out.steady = [];
+      for (const n of cfg.consumers) {
+        await startBare(n);
+        const w = await measure(gen, bare.pid, null, barePort, n, cfg.warmup, cfg.window);
+        out.steady.push(w);
+        process.stderr.write(`  bare N=${n}: ${JSON.stringify(w)}\n`);
+      }
+    }
+  } finally {
+    bare?.kill();
+    gen.close();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------- parent
+function runChild(kind, bin, phase) {
+  return new Promise((resolve, reject) => {
+    const args = [fileURLToPath(import.meta.url), '--child', kind, '--phase', phase, ...(bin ? ['--bin', bin] : []),
+      ...process.argv.slice(2).filter((a) => !positional.includes(a))];
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    p.stdout.on('data', (d) => { text += d; });
+    p.on('exit', (code) => {
+      const line = text.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code !== 0 || !line) reject(new Error(`${kind} ${bin ?? ''} ${phase} exited ${code}`));
+      else resolve(JSON.parse(line.slice(7)));
+    });
+  });
+}
+
+const median = (xs) => {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return v.length ? v[Math.floor((v.length - 1) / 2)] : NaN;
+};
+const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+
+function summarize(runs) {
+  // runs: [{steady: [...], max}] over rounds -> medians per N
+  const perN = cfg.consumers.map((n, i) => {
+    const ws = runs.map((r) => r.steady?.[i]).filter(Boolean);
+    return { n, rssPerConsumerBytes: median(ws.map((w) => w.rssPerConsumerBytes)),
+      allocsPerPacket: median(ws.map((w) => w.allocsPerPacket)), cpuUsPerPacket: median(ws.map((w) => w.cpuUsPerPacket)),
+      gapLoss: median(ws.map((w) => w.gapLoss)), forwardedPps: median(ws.map((w) => w.forwardedPps)),
+      cpuTicks: median(ws.map((w) => w.cpuTicks)) };
+  });
+  const cleans = runs.map((r) => r.max?.clean).filter(Boolean);
+  return { perN, maxForwardedPps: median(cleans.map((c) => c.forwardedPps)),
+    maxInputPps: median(cleans.map((c) => c.inputPps)),
+    firstLossy: runs.map((r) => r.max?.lossy).filter(Boolean).map((w) => ({ inputPps: w.inputPps, gapLoss: w.gapLoss,
+      inputKernelDrops: w.inputKernelDrops, receiverKernelDrops: w.receiverKernelDrops })),
+    generatorLimited: cleans.some((c) => c.generatorLimited) };
+}
+
+async function parent() {
+  const bins = positional.length ? positional : (process.env.MEDIASOUP_WORKER_BIN ? [process.env.MEDIASOUP_WORKER_BIN] : []);
+  if (!bins.length) throw new Error('give a worker binary (argument or MEDIASOUP_WORKER_BIN)');
+  const rounds = Number(opts.rounds ?? (bins.length > 1 ? 3 : 1));
+  const phases = opts['no-max'] ? ['steady'] : ['steady', 'max'];
+  const raw = Object.fromEntries([...bins, 'bare'].map((b) => [b, []]));
+  for (let r = 0; r < rounds; r++) {
+    const order = [...bins, ...(opts['no-bare'] ? [] : ['bare'])];
+    for (const b of r % 2 ? order.reverse() : order) {
+      const run = {};
+      for (const phase of phases) {
+        process.stderr.write(`round ${r + 1}/${rounds}: ${b} ${phase}\n`);
+        Object.assign(run, await runChild(b === 'bare' ? 'bare' : 'worker', b === 'bare' ? null : b, phase));
+      }
+      raw[b].push(run);
+    }
+  }
+  const sum = Object.fromEntries(Object.entries(raw).filter(([, v]) => v.length).map(([b, v]) => [b, summarize(v)]));
+  const bare = sum.bare;
+  const names = bins.map((b) => path.basename(b));
+  console.log(`\nsluice bench: 1 VP8 producer (${cfg.pps} pps, 1100 B), NACK ${cfg.nack * 100}% of packets, `
+    + `window ${cfg.window} s, ${rounds} round(s), medians; CPU from 10 ms ticks`);
+  if (bins.length < 2) {
+    console.log('side-by-side column absent: no second worker binary given (mediasoup-worker is not built on this '
+      + 'machine: its npm postinstall build needs the network)');
+  }
+  const head = ['N', ...names.flatMap((n) => [`${n} RSS/cons KiB`, `${n} allocs/pkt`, `${n} CPU us/pkt`, `${n} loss%`]),
+    ...(bare ? ['bare CPU us/pkt'] : []), ...names.map((n) => `${n}/bare`),
+    ...(bins.length > 1 ? [`${names[0]}/${names[1]} CPU`] : [])];
+  const rows = cfg.consumers.map((n, i) => {
+    const cells = [String(n)];
+    for (const b of bins) {
+      const p = sum[b].perN[i];
+      cells.push(fmt(p.rssPerConsumerBytes / 1024), fmt(p.allocsPerPacket, 4), fmt(p.cpuUsPerPacket), fmt(p.gapLoss * 100, 3));
+    }
+    if (bare) cells.push(fmt(bare.perN[i].cpuUsPerPacket));
+    for (const b of bins) cells.push(bare ? fmt(sum[b].perN[i].cpuUsPerPacket / bare.perN[i].cpuUsPerPacket) : '-');
+    if (bins.length > 1) cells.push(fmt(sum[bins[0]].perN[i].cpuUsPerPacket / sum[bins[1]].perN[i].cpuUsPerPacket));
+    return cells;
+  });
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  for (const r of [head, ...rows]) console.log(r.map((x, c) => x.padStart(widths[c])).join('  '));
+  if (phases.includes('max')) {
+    const line = [...bins, ...(bare ? ['bare'] : [])].map((b) => {
+      const s = sum[b];
+      return `${b === 'bare' ? 'bareforward' : path.basename(b)} ${fmt(s.maxForwardedPps, 0)} fwd pps `
+        + `(input ${fmt(s.maxInputPps, 0)} pps${s.generatorLimited ? ', generator-limited' : ''}`
+        + `${s.firstLossy.map((l) => `; next step lossy, kernel drops input ${l.inputKernelDrops}/receivers ${l.receiverKernelDrops}`).join('')})`;
+    });
+    console.log(`max forwarded without loss >${LOSS_LIMIT * 100}% at N=${cfg.maxConsumers}: ${line.join('; ')}`);
+    if (bare) for (const b of bins) console.log(`  ${path.basename(b)}/bare max rate ratio ${fmt(sum[b].maxForwardedPps / bare.maxForwardedPps)}`);
+    if (bins.length > 1) console.log(`  ${names[0]}/${names[1]} max rate ratio ${fmt(sum[bins[0]].maxForwardedPps / sum[bins[1]].maxForwardedPps)}`);
+  }
+  if (opts.json) {
+    fs.writeFileSync(opts.json, JSON.stringify({ config: cfg, rounds, summary: sum, raw }, null, 1));
+    console.log(`JSON written to ${opts.json}`);
+  }
+}
+
+if (opts.child) {
+  const result = opts.child === 'bare' ? await childBare(opts.phase) : await childWorker(opts.bin, opts.phase);
+  console.log(`RESULT ${JSON.stringify(result)}`);
+  process.exit(0); // the library's and the generator's handles may linger; the result is out
+} else {
+  await parent();
+}
