@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sluice/net/SocketSetup.hpp"
 #include "sluice/net/TcpServer.hpp"
 
 namespace sluice::net {
@@ -61,15 +62,8 @@ TcpConnection::~TcpConnection() {
 }
 
 bool TcpConnection::Start(uv_loop_t* loop) {
-  auto* handle = new PollHandle;
-  handle->owner = this;
-  if (uv_poll_init_socket(loop, &handle->poll, fd_) != 0) {
-    delete handle; // never registered with the loop
-    return false;
-  }
-  handle->poll.data = handle;
-  handle_ = handle;
-  return uv_poll_start(&handle->poll, UV_READABLE, &TcpConnection::OnPoll) == 0;
+  handle_ = WatchReadable<PollHandle>(loop, fd_, this, &TcpConnection::OnPoll, nullptr);
+  return handle_ != nullptr;
 }
 
 void TcpConnection::OnHandleClosed(uv_handle_t* handle) {

@@ -124,18 +124,11 @@ std::unique_ptr<TcpServer> TcpServer::Open(uv_loop_t* loop, const Options& optio
 
   TcpConnection::PrepareReadBuffer();
 
-  auto* handle = new PollHandle;
-  handle->owner = server.get();
-  int err = uv_poll_init_socket(loop, &handle->poll, fd);
-  if (err != 0) {
-    delete handle; // never registered with the loop
-    return fail(std::string("uv_poll_init_socket() failed: ") + uv_strerror(err));
-  }
-  handle->poll.data = handle;
-  server->handle_ = handle;
-  err = uv_poll_start(&handle->poll, UV_READABLE, &TcpServer::OnPoll);
-  if (err != 0)
-    return fail(std::string("uv_poll_start() failed: ") + uv_strerror(err));
+  std::string pollError;
+  server->handle_ =
+      WatchReadable<PollHandle>(loop, fd, server.get(), &TcpServer::OnPoll, &pollError);
+  if (server->handle_ == nullptr)
+    return fail(pollError);
   return server;
 }
 

@@ -123,18 +123,11 @@ std::unique_ptr<UdpSocket> UdpSocket::Open(uv_loop_t* loop, const Options& optio
   if (!tRecvBuffers)
     tRecvBuffers.reset(new RecvBuffers); // no zero fill: Prepare() sets what recvmmsg reads
 
-  auto* handle = new PollHandle;
-  handle->owner = socket.get();
-  int err = uv_poll_init_socket(loop, &handle->poll, fd);
-  if (err != 0) {
-    delete handle; // never registered with the loop
-    return fail(std::string("uv_poll_init_socket() failed: ") + uv_strerror(err));
-  }
-  handle->poll.data = handle;
-  socket->handle_ = handle;
-  err = uv_poll_start(&handle->poll, UV_READABLE, &UdpSocket::OnPoll);
-  if (err != 0)
-    return fail(std::string("uv_poll_start() failed: ") + uv_strerror(err));
+  std::string pollError;
+  socket->handle_ =
+      WatchReadable<PollHandle>(loop, fd, socket.get(), &UdpSocket::OnPoll, &pollError);
+  if (socket->handle_ == nullptr)
+    return fail(pollError);
   return socket;
 }
 

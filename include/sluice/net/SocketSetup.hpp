@@ -3,6 +3,8 @@
 // port, or every port of a range once, from a random start).
 #pragma once
 
+#include <uv.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -29,5 +31,33 @@ enum class PortAttempt { Bound, InUse, Failed };
 bool ChoosePort(uint16_t port, uint16_t minPort, uint16_t maxPort, const char* protocol,
                 const std::string& ip, const std::function<PortAttempt(uint16_t)>& attempt,
                 std::string* error);
+
+// Watches `fd` for readability with a heap-allocated Handle {uv_poll_t poll;
+// Owner* owner;} whose poll.data points at itself (so the owner can die inside
+// its own callback and the handle outlive it until libuv's close callback).
+// nullptr with *error on failure (nothing left registered with the loop).
+template <typename Handle, typename Owner>
+Handle* WatchReadable(uv_loop_t* loop, int fd, Owner* owner, uv_poll_cb onPoll,
+                      std::string* error) {
+  auto* handle = new Handle;
+  handle->owner = owner;
+  int err = uv_poll_init_socket(loop, &handle->poll, fd);
+  if (err != 0) {
+    delete handle; // never registered with the loop
+    if (error != nullptr)
+      *error = std::string("uv_poll_init_socket() failed: ") + uv_strerror(err);
+    return nullptr;
+  }
+  handle->poll.data = handle;
+  err = uv_poll_start(&handle->poll, UV_READABLE, onPoll);
+  if (err != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&handle->poll),
+             [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
+    if (error != nullptr)
+      *error = std::string("uv_poll_start() failed: ") + uv_strerror(err);
+    return nullptr;
+  }
+  return handle;
+}
 
 } // namespace sluice::net
