@@ -116,3 +116,23 @@ export class SyntheticSender {
     this.socket.send(rtx, this.dest.port, this.dest.address);
   }
 }
+
+// The producer side every script shares: a comedia PlainTransport and a VP8 producer with
+// RTX, NACK, PLI and FIR, whose SSRCs and payload types are `sender`'s ({ pt, rtxPt, ssrc,
+// rtxSsrc }). Returns { transport, producer }.
+export async function produceVp8(router, sender, cname, listenInfo = { protocol: 'udp', ip: '127.0.0.1' }) {
+  const transport = await router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: true });
+  const producer = await transport.produce({
+    kind: 'video',
+    rtpParameters: {
+      codecs: [
+        { mimeType: 'video/VP8', payloadType: sender.pt, clockRate: 90000,
+          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }] },
+        { mimeType: 'video/rtx', payloadType: sender.rtxPt, clockRate: 90000, parameters: { apt: sender.pt } },
+      ],
+      encodings: [{ ssrc: sender.ssrc, rtx: { ssrc: sender.rtxSsrc } }],
+      rtcp: { cname },
+    },
+  });
+  return { transport, producer };
+}

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DemoReceiver } from './demo-receiver.mjs';
-import { SyntheticSender } from './demo-synth.mjs';
+import { SyntheticSender, produceVp8 } from './demo-synth.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const interop = path.join(root, 'test/interop');
@@ -195,19 +195,7 @@ async function main() {
     mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }],
   });
   const listenInfo = { protocol: 'udp', ip: '127.0.0.1' };
-  const producerTransport = await router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: true });
-  const producer = await producerTransport.produce({
-    kind: 'video',
-    rtpParameters: {
-      codecs: [
-        { mimeType: 'video/VP8', payloadType: SENDER.pt, clockRate: 90000,
-          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }] },
-        { mimeType: 'video/rtx', payloadType: SENDER.rtxPt, clockRate: 90000, parameters: { apt: SENDER.pt } },
-      ],
-      encodings: [{ ssrc: SENDER.ssrc, rtx: { ssrc: SENDER.rtxSsrc } }],
-      rtcp: { cname: 'sluice-demo' },
-    },
-  });
+  const { transport: producerTransport, producer } = await produceVp8(router, SENDER, 'sluice-demo', listenInfo);
 
   const consumers = [];
   for (let i = 0; i < CONSUMERS; i++) {
