@@ -19,7 +19,7 @@
 set -u
 
 FLATC=${FLATC:-flatc}
-EXTENSIBLE=" worker.fbs "
+EXTENSIBLE=" worker.fbs transport.fbs "
 FILES=(
     activeSpeakerObserver audioLevelObserver common consumer dataConsumer dataProducer
     directTransport liburing log message notification pipeTransport plainTransport producer

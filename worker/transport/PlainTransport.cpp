@@ -305,6 +305,13 @@ void PlainTransport::HandleDump(channel::Request& request) {
   request.Accept(FBS::Response::Body::PlainTransport_DumpResponse, dump.Union());
 }
 
+uint64_t PlainTransport::SocketTruncated() const {
+  uint64_t n = rtpSocket_->GetCounters().truncated;
+  if (rtcpSocket_)
+    n += rtcpSocket_->GetCounters().truncated;
+  return n;
+}
+
 void PlainTransport::HandleGetStats(channel::Request& request) {
   auto& b = request.Builder();
   const auto base = FillBaseStats(b, context_.NowMs());

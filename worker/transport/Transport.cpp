@@ -125,10 +125,11 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
 
 void Transport::ReceiveRtcp(const uint8_t* data, size_t len, uint64_t nowMs) {
   rtcp::CompoundIterator it(data, len);
-  rtcp::RtcpPacket packet = *rtcp::RtcpPacket::Parse(data, len);
+  rtcp::RtcpPacket packet; // assigned by Next
+  bool rejected = false;
   while (it.Next(&packet))
-    DispatchRtcp(packet, nowMs);
-  if (it.Error())
+    rejected |= !DispatchRtcp(packet, nowMs);
+  if (rejected || it.Error())
     ++drops_.badRtcp;
 }
 
@@ -143,7 +144,10 @@ void Transport::ReceiveReportBlocks(const rtcp::ReportBlock* blocks, size_t coun
       c->ReceiveReport(blocks[i], nowMs);
 }
 
-void Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
+// false: the framing was fine but the type's parser rejects the packet (an SR/RR
+// with more report blocks than its length holds, a short NACK, ...); the caller
+// counts the compound in badRtcp and still uses the rest of it.
+bool Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
   using rtcp::PacketType;
   rtcp::ReportBlock blocks[31];
   switch (static_cast<PacketType>(packet.Type())) {
@@ -155,6 +159,8 @@ void Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
       for (size_t i = 0; i < n; ++i)
         blocks[i] = sr->Report(i);
       ReceiveReportBlocks(blocks, n, nowMs);
+    } else {
+      return false;
     }
     break;
   case PacketType::RR:
@@ -163,30 +169,42 @@ void Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
       for (size_t i = 0; i < n; ++i)
         blocks[i] = rr->Report(i);
       ReceiveReportBlocks(blocks, n, nowMs);
+    } else {
+      return false;
     }
     break;
   case PacketType::RTPFB:
     if (packet.Fmt() == rtcp::kFmtNack) {
-      if (const auto nack = rtcp::GenericNack::Parse(packet))
+      if (const auto nack = rtcp::GenericNack::Parse(packet)) {
         if (auto* c = ConsumerBySsrc(nack->MediaSsrc()))
           c->ReceiveNack(*nack, nowMs);
+      } else {
+        return false;
+      }
     }
     break;
   case PacketType::PSFB:
     if (packet.Fmt() == rtcp::kFmtPli) {
-      if (const auto pli = rtcp::Pli::Parse(packet))
+      if (const auto pli = rtcp::Pli::Parse(packet)) {
         if (auto* c = ConsumerBySsrc(pli->MediaSsrc()))
           c->ReceiveKeyFrameRequest(false, nowMs);
+      } else {
+        return false;
+      }
     } else if (packet.Fmt() == rtcp::kFmtFir) {
-      if (const auto fir = rtcp::Fir::Parse(packet))
+      if (const auto fir = rtcp::Fir::Parse(packet)) {
         for (size_t i = 0; i < fir->EntryCount(); ++i)
           if (auto* c = ConsumerBySsrc(fir->Entry(i).ssrc))
             c->ReceiveKeyFrameRequest(true, nowMs);
+      } else {
+        return false;
+      }
     }
     break;
   default:
     break; // SDES, BYE, APP, XR: nothing to act on
   }
+  return true;
 }
 
 void Transport::CountReceived(size_t wireBytes, uint64_t nowMs) {
@@ -448,13 +466,16 @@ Transport::FillBaseStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs) {
   auto opt = [](uint32_t v) {
     return v ? flatbuffers::Optional<uint32_t>(v) : flatbuffers::nullopt;
   };
+  const auto drops = FBS::Transport::CreateDrops(
+      b, drops_.notRtpOrRtcp, drops_.badRtp, drops_.noProducer, drops_.badRtcp, drops_.unknownTuple,
+      drops_.srtpFailures, drops_.notConnected, SocketTruncated());
   return FBS::Transport::CreateStatsDirect(
       b, id_.c_str(), nowMs, flatbuffers::nullopt, recv_.bytes, recv_.rate.Rate(nowMs), send_.bytes,
       send_.rate.Rate(nowMs), rtpRecv_.bytes, rtpRecv_.rate.Rate(nowMs), rtpSend_.bytes,
       rtpSend_.rate.Rate(nowMs), rtxRecv_.bytes, rtxRecv_.rate.Rate(nowMs), rtxSend_.bytes,
       rtxSend_.rate.Rate(nowMs), 0, 0, flatbuffers::nullopt, flatbuffers::nullopt,
       opt(maxIncomingBitrate_), opt(maxOutgoingBitrate_), opt(minOutgoingBitrate_),
-      flatbuffers::nullopt, flatbuffers::nullopt);
+      flatbuffers::nullopt, flatbuffers::nullopt, drops);
 }
 
 void Transport::Notify(FBS::Notification::Event event, FBS::Notification::Body type,

@@ -321,6 +321,14 @@ void WebRtcTransport::OnTcpConnectionClosed(net::TcpServer& /*server*/,
 
 // --- packets out -------------------------------------------------------------------
 
+uint64_t WebRtcTransport::SocketTruncated() const {
+  uint64_t n = 0; // own sockets only: a WebRtcServer's are shared by many transports
+  for (const auto& l : listening_)
+    if (l.udp)
+      n += l.udp->GetCounters().truncated;
+  return n;
+}
+
 bool WebRtcTransport::CanSend() const {
   return srtpOut_ != nullptr && ice_.SelectedTuple() != nullptr;
 }

@@ -75,6 +75,9 @@ protected:
   virtual bool HandleKindRequest(channel::Request& request) = 0;
   // The kind's own upkeep on the router's timer (ICE consent, ...).
   virtual void KindTick(uint64_t nowMs) { (void)nowMs; }
+  // Datagrams the kind's own sockets dropped as larger than their buffer (stats
+  // only; a kind on shared sockets, e.g. a WebRtcServer's, reports 0).
+  virtual uint64_t SocketTruncated() const { return 0; }
   // The kind can send from now on (e.g. DTLS connected): consumers waiting
   // for a keyframe ask for one at once instead of at their next retry.
   void Connected(uint64_t nowMs);
@@ -104,7 +107,7 @@ private:
   void HandleSetMaxOutgoingBitrate(channel::Request& request);
   void HandleSetMinOutgoingBitrate(channel::Request& request);
 
-  void DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs);
+  bool DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs);
   void ReceiveReportBlocks(const rtcp::ReportBlock* blocks, size_t count, uint64_t nowMs);
   router::SimpleConsumer* ConsumerBySsrc(uint32_t ssrc) const;
   void SendReports(uint64_t nowMs);
