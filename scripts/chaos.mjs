@@ -191,7 +191,7 @@ async function mainThread() {
     return 2;
   }
   const mediasoup = require('mediasoup');
-  const { DemoReceiver } = await import('./demo-receiver.mjs');
+  const { openReceivingConsumer } = await import('./demo-receiver.mjs');
   const { SyntheticSender, produceVp8 } = await import('./demo-synth.mjs');
   process.stdout.on('error', (error) => process.exit(error.code === 'EPIPE' ? 0 : 1));
 
@@ -259,21 +259,8 @@ async function mainThread() {
   const SENDER = { pt: 96, rtxPt: 97, ssrc: 0x11112222, rtxSsrc: 0x33334444 };
   const { transport: producerTransport, producer } = await produceVp8(router, SENDER, 'sluice-chaos', listenInfo);
   const consumers = [];
-  for (let i = 0; i < CONSUMERS; i++) {
-    const transport = await router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: false });
-    const consumer = await transport.consume({
-      producerId: producer.id,
-      rtpCapabilities: { codecs: router.rtpCapabilities.codecs, headerExtensions: [] },
-    });
-    const { codecs, encodings } = consumer.rtpParameters;
-    const vp8 = codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
-    const rtx = codecs.find((c) => c.mimeType.toLowerCase() === 'video/rtx');
-    const media = { pt: vp8.payloadType, rtxPt: rtx.payloadType, ssrc: encodings[0].ssrc, rtxSsrc: encodings[0].rtx.ssrc };
-    const receiver = new DemoReceiver({ name: `c${i + 1}`, media, lossRate: LOSS, seed: 0x5eed + i });
-    const port = await receiver.bind();
-    await transport.connect({ ip: '127.0.0.1', port });
-    consumers.push({ name: `c${i + 1}`, transport, consumer, receiver, media });
-  }
+  for (let i = 0; i < CONSUMERS; i++)
+    consumers.push(await openReceivingConsumer(router, producer, { name: `c${i + 1}`, lossRate: LOSS, seed: 0x5eed + i, listenInfo }));
   const webrtc = await router.createWebRtcTransport({ listenIps: ['127.0.0.1'], enableUdp: true, enableTcp: false });
   const webrtcPort = webrtc.iceCandidates.find((c) => c.protocol === 'udp').port;
 

@@ -227,3 +227,24 @@ export class DemoReceiver {
     this.send(buf);
   }
 }
+
+// One consumer on its own PlainTransport, connected to a new DemoReceiver (VP8 + RTX
+// required): what the demo, the soak and the chaos check each open N times.
+// Returns { name, transport, consumer, receiver, media }.
+export async function openReceivingConsumer(router, producer, { name, lossRate, seed,
+  listenInfo = { protocol: 'udp', ip: '127.0.0.1' } }) {
+  const transport = await router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: false });
+  const consumer = await transport.consume({
+    producerId: producer.id,
+    rtpCapabilities: { codecs: router.rtpCapabilities.codecs, headerExtensions: [] },
+  });
+  const { codecs, encodings } = consumer.rtpParameters;
+  const vp8 = codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
+  const rtx = codecs.find((c) => c.mimeType.toLowerCase() === 'video/rtx' && c.parameters?.apt === vp8?.payloadType);
+  if (!vp8 || !rtx || !encodings[0]?.rtx?.ssrc) throw new Error(`consumer without VP8 + RTX: ${JSON.stringify(consumer.rtpParameters)}`);
+  const media = { pt: vp8.payloadType, rtxPt: rtx.payloadType, ssrc: encodings[0].ssrc, rtxSsrc: encodings[0].rtx.ssrc };
+  const receiver = new DemoReceiver({ name, media, lossRate, seed });
+  const port = await receiver.bind();
+  await transport.connect({ ip: '127.0.0.1', port });
+  return { name, transport, consumer, receiver, media };
+}

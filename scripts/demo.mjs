@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DemoReceiver } from './demo-receiver.mjs';
+import { openReceivingConsumer } from './demo-receiver.mjs';
 import { SyntheticSender, produceVp8 } from './demo-synth.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -198,22 +198,8 @@ async function main() {
   const { transport: producerTransport, producer } = await produceVp8(router, SENDER, 'sluice-demo', listenInfo);
 
   const consumers = [];
-  for (let i = 0; i < CONSUMERS; i++) {
-    const transport = await router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: false });
-    const consumer = await transport.consume({
-      producerId: producer.id,
-      rtpCapabilities: { codecs: router.rtpCapabilities.codecs, headerExtensions: [] },
-    });
-    const { codecs, encodings } = consumer.rtpParameters;
-    const vp8 = codecs.find((c) => c.mimeType.toLowerCase() === 'video/vp8');
-    const rtx = codecs.find((c) => c.mimeType.toLowerCase() === 'video/rtx' && c.parameters?.apt === vp8?.payloadType);
-    if (!vp8 || !rtx || !encodings[0]?.rtx?.ssrc) throw new Error(`consumer without VP8 + RTX: ${JSON.stringify(consumer.rtpParameters)}`);
-    const media = { pt: vp8.payloadType, rtxPt: rtx.payloadType, ssrc: encodings[0].ssrc, rtxSsrc: encodings[0].rtx.ssrc };
-    const receiver = new DemoReceiver({ name: `c${i + 1}`, media, lossRate: LOSS, seed: SEED + i });
-    const port = await receiver.bind();
-    await transport.connect({ ip: '127.0.0.1', port });
-    consumers.push({ name: `c${i + 1}`, transport, consumer, receiver });
-  }
+  for (let i = 0; i < CONSUMERS; i++)
+    consumers.push(await openReceivingConsumer(router, producer, { name: `c${i + 1}`, lossRate: LOSS, seed: SEED + i, listenInfo }));
 
   // The producer: GStreamer if it is usable, else the synthetic generator.
   const dest = { address: producerTransport.tuple.localAddress ?? producerTransport.tuple.localIp, port: producerTransport.tuple.localPort };

@@ -37,7 +37,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { u32 } from '../test/node/lib/rtp.mjs';
-import { DemoReceiver } from './demo-receiver.mjs';
+import { openReceivingConsumer } from './demo-receiver.mjs';
 import { SyntheticSender, produceVp8 } from './demo-synth.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -189,8 +189,8 @@ function plot(points, window, line, label, dataFile) {
 
 let startWorker;
 let closeAll = async () => {};
-let consumerWire;
 let MEDIA_CODECS;
+
 
 // --- main -------------------------------------------------------------------------------------------
 async function main() {
@@ -209,7 +209,7 @@ async function main() {
   }
   // The library reads MEDIASOUP_WORKER_BIN once, when it is first imported: set it first.
   process.env.MEDIASOUP_WORKER_BIN = workerBin;
-  ({ startWorker, closeAll, consumerWire, MEDIA_CODECS } = await import('../test/node/lib/media-peer.mjs'));
+  ({ startWorker, closeAll, MEDIA_CODECS } = await import('../test/node/lib/media-peer.mjs'));
 
   const failures = [];
   const spawnedAt = performance.now();
@@ -220,16 +220,8 @@ async function main() {
   const listenInfo = { protocol: 'udp', ip: '127.0.0.1' };
   const { transport: producerTransport, producer } = await produceVp8(router, SENDER, 'sluice-soak', listenInfo);
   const consumers = [];
-  for (let i = 0; i < CONSUMERS; i++) {
-    const transport = await router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: false });
-    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
-    const wire = consumerWire(consumer);
-    if (!wire.rtxSsrc) throw new Error('consumer without RTX');
-    const receiver = new DemoReceiver({ name: `c${i + 1}`, media: wire, lossRate: LOSS, seed: 0x50a + i });
-    const port = await receiver.bind();
-    await transport.connect({ ip: '127.0.0.1', port });
-    consumers.push({ transport, consumer, receiver });
-  }
+  for (let i = 0; i < CONSUMERS; i++)
+    consumers.push(await openReceivingConsumer(router, producer, { name: `c${i + 1}`, lossRate: LOSS, seed: 0x50a + i, listenInfo }));
 
   // Frames per second that give PPS packets per second on average (one keyframe per fps frames).
   // pps = fps * (DELTA + (KEY - DELTA) / fps) = fps * DELTA + (KEY - DELTA).

@@ -1,6 +1,9 @@
 #include "sluice/transport/DtlsCertificate.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <iterator>
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
@@ -80,9 +83,8 @@ std::unique_ptr<DtlsCertificate> DtlsCertificate::Generate(std::string* error) {
   return Adopt(cert, key, error);
 }
 
-std::unique_ptr<DtlsCertificate> DtlsCertificate::Load(const std::string& certFile,
-                                                       const std::string& keyFile,
-                                                       std::string* error) {
+std::unique_ptr<DtlsCertificate>
+DtlsCertificate::Load(const std::string& certFile, const std::string& keyFile, std::string* error) {
   FILE* f = std::fopen(certFile.c_str(), "r");
   if (!f) {
     *error = "cannot open dtlsCertificateFile " + certFile;
@@ -112,12 +114,54 @@ std::unique_ptr<DtlsCertificate> DtlsCertificate::Load(const std::string& certFi
   return Adopt(cert, key, error);
 }
 
+namespace {
+
+constexpr const char* kFingerprintAlgorithms[] = {"sha-1", "sha-224", "sha-256", "sha-384",
+                                                  "sha-512"};
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+} // namespace
+
+const EVP_MD* FingerprintDigest(std::string_view algorithm) {
+  const EVP_MD* digests[] = {EVP_sha1(), EVP_sha224(), EVP_sha256(), EVP_sha384(), EVP_sha512()};
+  for (size_t i = 0; i < std::size(digests); ++i)
+    if (EqualsIgnoreCase(algorithm, kFingerprintAlgorithms[i]))
+      return digests[i];
+  return nullptr;
+}
+
+bool ParseFingerprintHex(std::string_view hex, uint8_t* out, size_t expected) {
+  if (expected == 0 || hex.size() != expected * 3 - 1)
+    return false;
+  for (size_t i = 0; i < expected; ++i) {
+    const int hi = HexDigit(hex[i * 3]);
+    const int lo = HexDigit(hex[i * 3 + 1]);
+    if (hi < 0 || lo < 0 || (i + 1 < expected && hex[i * 3 + 2] != ':'))
+      return false;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
 bool DtlsCertificate::ComputeFingerprints() {
-  const std::pair<const char*, const EVP_MD*> kAlgorithms[] = {
-      {"sha-1", EVP_sha1()},     {"sha-224", EVP_sha224()}, {"sha-256", EVP_sha256()},
-      {"sha-384", EVP_sha384()}, {"sha-512", EVP_sha512()},
-  };
-  for (const auto& [name, md] : kAlgorithms) {
+  for (const char* name : kFingerprintAlgorithms) {
+    const EVP_MD* md = FingerprintDigest(name);
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     if (X509_digest(cert_, md, digest, &len) != 1)

@@ -1,7 +1,6 @@
 #include "sluice/transport/DtlsTransport.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstring>
 #include <string_view>
 
@@ -68,52 +67,6 @@ std::string OpenSslError(const char* what) {
   ERR_error_string_n(code, buf, sizeof(buf));
   ERR_clear_error();
   return std::string(what) + ": " + (code ? buf : "unknown OpenSSL error");
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-// RFC 8122 §5 hash-func names.
-const EVP_MD* DigestByName(std::string_view name) {
-  if (EqualsIgnoreCase(name, "sha-1"))
-    return EVP_sha1();
-  if (EqualsIgnoreCase(name, "sha-224"))
-    return EVP_sha224();
-  if (EqualsIgnoreCase(name, "sha-256"))
-    return EVP_sha256();
-  if (EqualsIgnoreCase(name, "sha-384"))
-    return EVP_sha384();
-  if (EqualsIgnoreCase(name, "sha-512"))
-    return EVP_sha512();
-  return nullptr;
-}
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-// RFC 8122 §5: fingerprint = 2UHEX *(":" 2UHEX); any case accepted.
-bool ParseFingerprint(std::string_view hex, uint8_t* out, size_t expected) {
-  if (hex.size() != expected * 3 - 1)
-    return false;
-  for (size_t i = 0; i < expected; ++i) {
-    const int hi = HexDigit(hex[i * 3]);
-    const int lo = HexDigit(hex[i * 3 + 1]);
-    if (hi < 0 || lo < 0 || (i + 1 < expected && hex[i * 3 + 2] != ':'))
-      return false;
-    out[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return true;
 }
 
 // Retransmission back-off (RFC 6347 §4.2.4.1, with a shorter start than
@@ -301,13 +254,13 @@ bool DtlsTransport::Start(DtlsRole role, std::vector<DtlsFingerprint> remoteFing
   parsed.reserve(remoteFingerprints.size());
   for (const auto& f : remoteFingerprints) {
     Fingerprint fp{};
-    fp.md = DigestByName(f.algorithm);
+    fp.md = FingerprintDigest(f.algorithm);
     if (!fp.md) {
       *error = "unsupported fingerprint algorithm \"" + f.algorithm + "\"";
       return false;
     }
     fp.len = static_cast<size_t>(EVP_MD_get_size(fp.md));
-    if (!ParseFingerprint(f.value, fp.digest, fp.len)) {
+    if (!ParseFingerprintHex(f.value, fp.digest, fp.len)) {
       *error = "malformed " + f.algorithm + " fingerprint";
       return false;
     }

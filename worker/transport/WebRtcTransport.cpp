@@ -198,7 +198,7 @@ bool WebRtcTransport::HandleKindRequest(channel::Request& request) {
 
 void WebRtcTransport::HandleConnect(channel::Request& request) {
   const auto* params = request.Body<FBS::WebRtcTransport::ConnectRequest>()->dtls_parameters();
-  if (connected_) {
+  if (RemoteKnown()) {
     request.Error("connect() already called");
     return;
   }
@@ -223,7 +223,6 @@ void WebRtcTransport::HandleConnect(channel::Request& request) {
   }
   remoteFingerprints_ = std::move(fingerprints);
   dtlsRole_ = ResolveLocalDtlsRole(remoteRole);
-  connected_ = true;
   const auto response = FBS::WebRtcTransport::CreateConnectResponse(
       request.Builder(), static_cast<FBS::WebRtcTransport::DtlsRole>(dtlsRole_));
   request.Accept(FBS::Response::Body::WebRtcTransport_ConnectResponse, response.Union());
@@ -405,7 +404,7 @@ void WebRtcTransport::OnIceStateChange(IceState state) {
 
 void WebRtcTransport::MaybeStartDtls() {
   const IceState ice = ice_.State();
-  if (!connected_ || dtls_->State() != DtlsState::New ||
+  if (!RemoteKnown() || dtls_->State() != DtlsState::New ||
       (ice != IceState::Connected && ice != IceState::Completed))
     return;
   std::string error;

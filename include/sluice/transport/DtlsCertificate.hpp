@@ -6,14 +6,23 @@
 // fingerprints (RFC 8122 hash names) are what WebRtcTransport advertises.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
 namespace sluice::transport {
+
+// RFC 8122 §5 hash-func names ("sha-1" ... "sha-512", any case) → digest;
+// nullptr for any other name. The five names are the ones we advertise.
+const EVP_MD* FingerprintDigest(std::string_view algorithm);
+// RFC 8122 §5 fingerprint "2UHEX *(":" 2UHEX)" (any case) into exactly
+// `expected` bytes; false when malformed or of another length.
+bool ParseFingerprintHex(std::string_view hex, uint8_t* out, size_t expected);
 
 struct DtlsFingerprint {
   std::string algorithm; // "sha-1", "sha-224", "sha-256", "sha-384", "sha-512"

@@ -98,6 +98,8 @@ private:
   void HandleDump(channel::Request& request);
   void HandleGetStats(channel::Request& request);
 
+  // connect() called: it is accepted only with at least one fingerprint.
+  bool RemoteKnown() const { return !remoteFingerprints_.empty(); }
   void MaybeStartDtls();
   bool SendTo(const net::Tuple& tuple, const uint8_t* data, size_t len);
   bool SendToSelected(const uint8_t* data, size_t len);
@@ -130,7 +132,6 @@ private:
   std::unique_ptr<DtlsTransport> dtls_;
   DtlsRole dtlsRole_ = DtlsRole::Auto; // ours, once connect() resolved it
   std::vector<DtlsFingerprint> remoteFingerprints_;
-  bool connected_ = false; // connect() called
   std::unique_ptr<SrtpSession> srtpIn_;
   std::unique_ptr<SrtpSession> srtpOut_;
   std::vector<Candidate> candidates_;
