@@ -4,7 +4,7 @@
 //   node scripts/bench.mjs [WORKER_BIN [OTHER_WORKER_BIN]] [--consumers 10,100,300] [--base 1]
 //     [--pps 150] [--nack 0.01] [--warmup 2] [--window 10] [--max-consumers 100]
 //     [--max-start 300] [--max-step 1.25] [--max-window 3] [--no-max] [--no-bare]
-//     [--rounds R] [--json FILE]
+//     [--shrink-wait 30] [--rounds R] [--json FILE]
 //
 // WORKER_BIN defaults to MEDIASOUP_WORKER_BIN. With two binaries each round runs
 // them one after the other (R rounds, default 3) and ratios first/second are
@@ -22,6 +22,9 @@
 //                      over the window / media packets the consumers received
 //   CPU us / fwd pkt   utime+stime (/proc/PID/stat, 10 ms ticks) over the window /
 //                      media packets the consumers received (RTX not counted)
+// Then consumers are closed down to the first N and, --shrink-wait seconds
+// later (the stream still flowing), RSS is compared with RSS when the worker
+// first had that many: memory given back after a peak.
 // The max-rate search (fresh worker, --max-consumers consumers) multiplies the
 // input rate by --max-step per step until a window sees gap loss > 0.1% (or
 // under 98% of the expected packets arrive); the last clean step is reported
@@ -40,6 +43,11 @@ const RTPGEN = path.join(buildDir, 'test/bench/rtpgen');
 const BARE = path.join(buildDir, 'test/bench/bareforward');
 const ALLOC_LIB = path.join(buildDir, 'test/alloc/libsluice-alloccount.so');
 const SSRC = 0x5eed0001;
+// What the consumers send: the Node library gives VP8 and its RTX these payload
+// types in the router's capabilities (checked when consuming); the bare
+// forwarder is told the same.
+const CONSUMER_PT = 100;
+const CONSUMER_RTX_PT = 101;
 const LOSS_LIMIT = 0.001;
 
 const positional = [];
@@ -62,6 +70,7 @@ const cfg = {
   maxStep: Number(opts['max-step'] ?? 1.25),
   maxWindow: Number(opts['max-window'] ?? 3),
   maxCap: Number(opts['max-cap'] ?? 100000),
+  shrinkWait: Number(opts['shrink-wait'] ?? 30),
 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -69,8 +78,9 @@ const TICK_US = 1e6 / 100; // CLK_TCK is 100 on Linux
 const cpuTicks = (pid) => {
   const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
+  return { user: Number(f[11]), sys: Number(f[12]) };
 };
+const ticks = (c) => c.user + c.sys;
 const rssKiB = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 // Kernel drops (receive buffer full) per local UDP port, from /proc/net/udp.
 const udpDrops = () => {
@@ -86,7 +96,8 @@ const allocs = (file) => (file && fs.existsSync(file) ? Number(fs.readFileSync(f
 // rtpgen under control: one command per stdin line, one JSON line per answer.
 class Gen {
   constructor(ports) {
-    this.proc = spawn(RTPGEN, ['--recv', String(ports), '--nack', String(cfg.nack), '--ssrc', String(SSRC)],
+    this.proc = spawn(RTPGEN, ['--recv', String(ports), '--nack', String(cfg.nack), '--ssrc', String(SSRC),
+      '--sink-pt', String(CONSUMER_PT), '--sink-rtx-pt', String(CONSUMER_RTX_PT)],
       { stdio: ['pipe', 'pipe', 'inherit'] });
     this.waiters = [];
     readline.createInterface({ input: this.proc.stdout }).on('line', (l) => this.waiters.shift()?.(JSON.parse(l)));
@@ -116,10 +127,11 @@ function windowResult(a, b, n) {
   return {
     consumers: n, seconds: +dt.toFixed(3), inputPps: +(sent / dt).toFixed(1), forwarded,
     forwardedPps: +(forwarded / dt).toFixed(1), rtx: sum(b, 1) - sum(a, 1), nacks: sum(b, 4) - sum(a, 4),
-    duplicates, reordered: sum(b, 6) - sum(a, 6),
+    duplicates, reordered: sum(b, 6) - sum(a, 6), otherRtp: sum(b, 7) - sum(a, 7),
     gapLoss: lost / Math.max(1, lost + forwarded), shortfall: 1 - forwarded / Math.max(1, sent * n),
-    cpuTicks: b.cpu - a.cpu, cpuUsPerPacket: ((b.cpu - a.cpu) * TICK_US) / Math.max(1, forwarded),
-    genCpuUsPerPacket: ((b.genCpu - a.genCpu) * TICK_US) / Math.max(1, forwarded),
+    cpuTicks: ticks(b.cpu) - ticks(a.cpu), cpuUsPerPacket: ((ticks(b.cpu) - ticks(a.cpu)) * TICK_US) / Math.max(1, forwarded),
+    userShare: (b.cpu.user - a.cpu.user) / Math.max(1, ticks(b.cpu) - ticks(a.cpu)),
+    genCpuUsPerPacket: ((ticks(b.genCpu) - ticks(a.genCpu)) * TICK_US) / Math.max(1, forwarded),
     allocsPerPacket: (b.allocs - a.allocs) / Math.max(1, forwarded), rssKiB: b.rss,
     inputKernelDrops: b.inDrops - a.inDrops, receiverKernelDrops: b.sinkDrops - a.sinkDrops,
   };
@@ -178,12 +190,15 @@ async function childWorker(bin, phase) {
     } });
     gen.cmd(`dest 127.0.0.1 ${input.tuple.localPort}`);
     gen.cmd(`rate ${cfg.pps}`);
-    let have = 0;
+    const transports = [];
     const grow = async (n) => {
-      for (; have < n; have++) {
+      while (transports.length < n) {
         const t = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
-        await t.connect({ ip: '127.0.0.1', port: ports[have] });
-        await t.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+        await t.connect({ ip: '127.0.0.1', port: ports[transports.length] });
+        const c = await t.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+        if (c.rtpParameters.codecs[0].payloadType !== CONSUMER_PT || c.rtpParameters.codecs[1]?.payloadType !== CONSUMER_RTX_PT)
+          throw new Error(`consumer payload types ${c.rtpParameters.codecs.map((x) => x.payloadType)}, expected ${CONSUMER_PT}, ${CONSUMER_RTX_PT}`);
+        transports.push(t);
       }
     };
     if (phase === 'max') {
@@ -201,6 +216,17 @@ async function childWorker(bin, phase) {
         w.rssPerConsumerBytes = Math.round(((w.rssKiB - out.rssBaseKiB) * 1024) / Math.max(1, n - cfg.base));
         out.steady.push(w);
         process.stderr.write(`  N=${n}: ${JSON.stringify(w)}\n`);
+      }
+      // Given back: down to the first N again, the stream still flowing; RSS
+      // after --shrink-wait seconds against RSS when the worker first had that N.
+      const low = cfg.consumers[0];
+      if (cfg.shrinkWait > 0 && maxN > low) {
+        while (transports.length > low) transports.pop().close();
+        await sleep(cfg.shrinkWait * 1000);
+        const rss = rssKiB(worker.pid);
+        out.shrink = { from: maxN, to: low, waitS: cfg.shrinkWait, rssKiB: rss, freshRssKiB: out.steady[0].rssKiB,
+          ratio: rss / out.steady[0].rssKiB };
+        process.stderr.write(`  ${maxN} -> ${low}: ${JSON.stringify(out.shrink)}\n`);
       }
     }
   } finally {
@@ -220,7 +246,7 @@ async function childBare(phase) {
   let barePort = 0;
   const startBare = async (n) => {
     bare?.kill();
-    bare = spawn(BARE, ['--pt', '101', ...ports.slice(0, n).map((p) => `127.0.0.1:${p}`)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    bare = spawn(BARE, ['--pt', String(CONSUMER_PT), ...ports.slice(0, n).map((p) => `127.0.0.1:${p}`)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const line = await new Promise((r) => readline.createInterface({ input: bare.stdout }).once('line', r));
     barePort = JSON.parse(line).port;
     gen.cmd(`dest 127.0.0.1 ${barePort}`);
@@ -269,6 +295,13 @@ const median = (xs) => {
 };
 const fmt = (x, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 
+// Median over rounds of the per-round CPU ratio at the i-th N: each round runs
+// both under the same machine conditions, so its ratio is steadier than a ratio
+// of medians.
+function cpuRatio(runsA, runsB, i) {
+  return median(runsA.map((r, k) => r.steady?.[i]?.cpuUsPerPacket / runsB[k]?.steady?.[i]?.cpuUsPerPacket));
+}
+
 function summarize(runs) {
   // runs: [{steady: [...], max}] over rounds -> medians per N
   const perN = cfg.consumers.map((n, i) => {
@@ -276,10 +309,12 @@ function summarize(runs) {
     return { n, rssPerConsumerBytes: median(ws.map((w) => w.rssPerConsumerBytes)),
       allocsPerPacket: median(ws.map((w) => w.allocsPerPacket)), cpuUsPerPacket: median(ws.map((w) => w.cpuUsPerPacket)),
       gapLoss: median(ws.map((w) => w.gapLoss)), forwardedPps: median(ws.map((w) => w.forwardedPps)),
-      cpuTicks: median(ws.map((w) => w.cpuTicks)) };
+      cpuTicks: median(ws.map((w) => w.cpuTicks)), userShare: median(ws.map((w) => w.userShare)) };
   });
   const cleans = runs.map((r) => r.max?.clean).filter(Boolean);
-  return { perN, maxForwardedPps: median(cleans.map((c) => c.forwardedPps)),
+  const shrinks = runs.map((r) => r.shrink).filter(Boolean);
+  return { perN, shrinkRatio: median(shrinks.map((x) => x.ratio)), shrinkRssKiB: median(shrinks.map((x) => x.rssKiB)),
+    shrinkFreshRssKiB: median(shrinks.map((x) => x.freshRssKiB)), maxForwardedPps: median(cleans.map((c) => c.forwardedPps)),
     maxInputPps: median(cleans.map((c) => c.inputPps)),
     firstLossy: runs.map((r) => r.max?.lossy).filter(Boolean).map((w) => ({ inputPps: w.inputPps, gapLoss: w.gapLoss,
       inputKernelDrops: w.inputKernelDrops, receiverKernelDrops: w.receiverKernelDrops })),
@@ -307,10 +342,9 @@ async function parent() {
   const bare = sum.bare;
   const names = bins.map((b) => path.basename(b));
   console.log(`\nsluice bench: 1 VP8 producer (${cfg.pps} pps, 1100 B), NACK ${cfg.nack * 100}% of packets, `
-    + `window ${cfg.window} s, ${rounds} round(s), medians; CPU from 10 ms ticks`);
+    + `window ${cfg.window} s, ${rounds} round(s), medians (ratios: median of the per-round ratios); CPU from 10 ms ticks`);
   if (bins.length < 2) {
-    console.log('side-by-side column absent: no second worker binary given (mediasoup-worker is not built on this '
-      + 'machine: its npm postinstall build needs the network)');
+    console.log('side-by-side columns absent: give a second worker binary (e.g. a mediasoup-worker) for ratios');
   }
   const head = ['N', ...names.flatMap((n) => [`${n} RSS/cons KiB`, `${n} allocs/pkt`, `${n} CPU us/pkt`, `${n} loss%`]),
     ...(bare ? ['bare CPU us/pkt'] : []), ...names.map((n) => `${n}/bare`),
@@ -322,12 +356,18 @@ async function parent() {
       cells.push(fmt(p.rssPerConsumerBytes / 1024), fmt(p.allocsPerPacket, 4), fmt(p.cpuUsPerPacket), fmt(p.gapLoss * 100, 3));
     }
     if (bare) cells.push(fmt(bare.perN[i].cpuUsPerPacket));
-    for (const b of bins) cells.push(bare ? fmt(sum[b].perN[i].cpuUsPerPacket / bare.perN[i].cpuUsPerPacket) : '-');
-    if (bins.length > 1) cells.push(fmt(sum[bins[0]].perN[i].cpuUsPerPacket / sum[bins[1]].perN[i].cpuUsPerPacket));
+    for (const b of bins) cells.push(bare ? fmt(cpuRatio(raw[b], raw.bare, i)) : '-');
+    if (bins.length > 1) cells.push(fmt(cpuRatio(raw[bins[0]], raw[bins[1]], i)));
     return cells;
   });
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   for (const r of [head, ...rows]) console.log(r.map((x, c) => x.padStart(widths[c])).join('  '));
+  if (cfg.shrinkWait > 0 && Math.max(...cfg.consumers) > cfg.consumers[0]) {
+    const line = bins.map((b) => `${path.basename(b)} ${fmt(sum[b].shrinkRatio)}x (${fmt(sum[b].shrinkRssKiB / 1024, 1)} MB `
+      + `vs ${fmt(sum[b].shrinkFreshRssKiB / 1024, 1)} MB)`);
+    console.log(`RSS ${cfg.shrinkWait} s after ${Math.max(...cfg.consumers)} -> ${cfg.consumers[0]} consumers, `
+      + `over RSS when first at ${cfg.consumers[0]}: ${line.join('; ')}`);
+  }
   if (phases.includes('max')) {
     const line = [...bins, ...(bare ? ['bare'] : [])].map((b) => {
       const s = sum[b];

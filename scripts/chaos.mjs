@@ -201,35 +201,7 @@ async function mainThread() {
   const failures = [];
   const check = (ok, what) => { console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}`); if (!ok) failures.push(what); };
 
-  // sluice appends `sluice_drops` (field 24, table Drops) to FBS.Transport.Stats; the Node
-  // library does not know it, so read it while the library decodes the stats: its parser
-  // calls transportId() first, with the response buffer current (field indexes as in
-  // fbs/transport.fbs).
-  const { Stats } = require('mediasoup/node/lib/fbs/transport/stats');
-  const DROP_FIELDS = ['notRtpOrRtcp', 'badRtp', 'noProducer', 'badRtcp', 'unknownTuple', 'srtpFailures',
-    'notConnected', 'socketTruncated'];
-  const lastDrops = new Map(); // transport id -> { field: count }
-  {
-    const transportId = Stats.prototype.transportId;
-    Stats.prototype.transportId = function (...args) {
-      const id = transportId.apply(this, args);
-      const { bb, bb_pos: pos } = this;
-      try {
-        const o = bb.__offset(pos, 4 + 2 * 24);
-        if (o) {
-          const drops = bb.__indirect(pos + o);
-          lastDrops.set(id, Object.fromEntries(DROP_FIELDS.map((name, k) => {
-            const f = bb.__offset(drops, 4 + 2 * k);
-            return [name, f ? Number(bb.readUint64(drops + f)) : 0];
-          })));
-        }
-      } catch {
-        // not a sluice worker: no drop counters
-      }
-      return id;
-    };
-  }
-  const dropsOf = async (transport) => { await transport.getStats(); return lastDrops.get(transport.id) ?? null; };
+  const { dropsOf, DROP_FIELDS } = await import('../test/node/lib/sluice-drops.mjs');
   const rssOf = (pid) => {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : NaN;
@@ -398,7 +370,7 @@ async function mainThread() {
   const want = [
     ['producer', ['notRtpOrRtcp', 'unknownTuple', 'badRtp', 'noProducer', 'badRtcp', 'socketTruncated']],
     ...consumers.map((c) => [c.name, ['notRtpOrRtcp', 'unknownTuple', 'badRtp', 'badRtcp', 'socketTruncated']]),
-    ['webrtc', ['notRtpOrRtcp']],
+    ['webrtc', ['notRtpOrRtcp', 'unknownTuple', 'badStun']],
   ];
   for (const [name, fields] of want) {
     const d = increase.get(name);

@@ -196,8 +196,16 @@ int Run(const util::WorkerOptions& options, const util::SluiceSettings& settings
   uv_timer_init(&loop, &poolTimer);
   uv_timer_start(&poolTimer, &OnPoolTimer, kPoolTickMs, kPoolTickMs);
 
-  // Datagrams queued while handling this iteration's input go out in one
-  // sendmmsg per socket, after every ready handle has run.
+  // Datagrams queued while handling this iteration's input go out together,
+  // after every ready handle has run: one io_uring submission for all
+  // sockets, or with disableLiburing (or no io_uring) one sendmmsg per socket.
+  if (!options.disableLiburing) {
+    std::string ringError;
+    if (net::SendBatch::ForThread().EnableRing(&ringError))
+      SLUICE_DEBUG(Info, "sending through io_uring");
+    else
+      SLUICE_DEBUG(Info, "io_uring unavailable, sending with sendmmsg: %s", ringError.c_str());
+  }
   uv_check_t sendFlush;
   uv_check_init(&loop, &sendFlush);
   uv_check_start(&sendFlush, [](uv_check_t*) { net::SendBatch::ForThread().Flush(); });

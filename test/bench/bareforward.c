@@ -4,7 +4,7 @@
 // and the payload is shared, then ONE sendmmsg sends to every consumer. Nothing
 // is stored, nothing is retransmitted; RTCP input is dropped.
 //
-//   bareforward [--port P] [--pt 101] DEST_IP:PORT ...      (prints {"port":P})
+//   bareforward [--port P] [--pt 100] DEST_IP:PORT ...      (prints {"port":P})
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   static uint8_t hdr[kMaxOut][12], in[kBatch][kPktMax];
   static struct iovec outIov[kMaxOut][2], inIov[kBatch];
   static struct mmsghdr outMsg[kMaxOut], inMsg[kBatch];
-  int port = 0, pt = 101, n = 0;
+  int port = 0, pt = 100, n = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc) {
       port = atoi(argv[++i]);

@@ -5,18 +5,20 @@
 // marker on the last packet of a frame) at a set packet rate to one UDP
 // address, in sendmmsg batches paced by a 1 ms timerfd. In the same epoll loop
 // it receives on --recv M UDP sockets (one per consumer) with recvmmsg, counts
-// media, RTX and RTCP per socket, detects gaps by extended sequence number, and
-// answers a --nack fraction of the media packets with a generic NACK (RFC 4585
-// section 6.2.1) sent from that socket back to where the media came from.
+// media, RTX and RTCP per socket (media: the first SSRC seen, or with --sink-pt
+// that payload type; RTX: any other SSRC, or --sink-rtx-pt), detects gaps by
+// extended sequence number, and answers a --nack fraction of the media packets
+// with a generic NACK (RFC 4585 section 6.2.1) sent from that socket back to
+// where the media came from.
 //
 //   rtpgen [--recv M] [--dest IP:PORT] [--rate PPS] [--nack FRAC] [--size 1100]
-//          [--ppf 5] [--key-every 30] [--ssrc N] [--pt 96]
+//          [--ppf 5] [--key-every 30] [--ssrc N] [--pt 96] [--sink-pt PT --sink-rtx-pt PT]
 //
 // First stdout line: {"ports":[...]} (the receive sockets, bound on 127.0.0.1).
 // stdin takes one command per line: "dest IP PORT", "rate PPS", "nack FRAC",
 // "stats" (prints one JSON line of cumulative counters; per receive socket
-// [media, rtx, rtcp, lost by gap, nacks sent, duplicates, reordered]), "quit". Counters are
-// printed as JSON on exit (stdin EOF, SIGINT, SIGTERM).
+// [media, rtx, rtcp, lost by gap, nacks sent, duplicates, reordered, other]),
+// "quit". Counters are printed as JSON on exit (stdin EOF, SIGINT, SIGTERM).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,6 +45,7 @@ struct Sink {
   uint16_t lastSeq;
   int64_t firstExt, maxExt;
   uint64_t media, rtx, rtcp, nacks;
+  uint64_t other;          // RTP of another payload type than --sink-pt / --sink-rtx-pt
   uint64_t dups;           // same media sequence number again (within the last kSeen)
   uint64_t reordered;      // older than the newest but not seen before
   uint64_t tooOld;         // older than the newest by kSeen or more: counted as a duplicate
@@ -62,7 +65,8 @@ static double rate;
 static double nackFraction;
 static int pktSize = 1100, perFrame = 5, keyEvery = 30, payloadType = 96;
 static uint32_t ssrc = 0x5eed0001;
-static uint16_t seq = 65000; // wraps early in every run
+static int sinkPt = -1, sinkRtxPt = -1; // what the sinks expect; -1: any
+static uint16_t seq = 65000;            // wraps early in every run
 static uint32_t ts = 0xfff00000;
 static uint16_t pictureId;
 static uint64_t frame, packetInFrame, sent, sendErrors, plis, rtcpIn;
@@ -93,10 +97,10 @@ static void PrintStats(void) {
     int64_t gap = expected - (int64_t)(s->media - s->dups - s->tooOld);
     if (gap < 0)
       gap = 0;
-    printf("%s[%llu,%llu,%llu,%lld,%llu,%llu,%llu]", i ? "," : "", (unsigned long long)s->media,
-           (unsigned long long)s->rtx, (unsigned long long)s->rtcp, (long long)gap,
-           (unsigned long long)s->nacks, (unsigned long long)(s->dups + s->tooOld),
-           (unsigned long long)s->reordered);
+    printf("%s[%llu,%llu,%llu,%lld,%llu,%llu,%llu,%llu]", i ? "," : "",
+           (unsigned long long)s->media, (unsigned long long)s->rtx, (unsigned long long)s->rtcp,
+           (long long)gap, (unsigned long long)s->nacks, (unsigned long long)(s->dups + s->tooOld),
+           (unsigned long long)s->reordered, (unsigned long long)s->other);
     media += s->media;
     rtx += s->rtx;
     rtcp += s->rtcp;
@@ -278,6 +282,15 @@ static void OnSinkPacket(struct Sink* s, int idx, const uint8_t* b, int len,
     s->rtcp++;
     return;
   }
+  // With --sink-pt, RTP of any other payload type (e.g. mediasoup-worker's
+  // bandwidth probation packets) is neither media nor RTX.
+  if (sinkPt >= 0 && (b[1] & 0x7f) != sinkPt) {
+    if ((b[1] & 0x7f) == sinkRtxPt)
+      s->rtx++;
+    else
+      s->other++;
+    return;
+  }
   const uint32_t pktSsrc =
       (uint32_t)b[8] << 24 | (uint32_t)b[9] << 16 | (uint32_t)b[10] << 8 | b[11];
   const uint16_t pktSeq = (uint16_t)(b[2] << 8 | b[3]);
@@ -425,6 +438,10 @@ int main(int argc, char** argv) {
       ssrc = (uint32_t)strtoul(v, NULL, 0);
     else if (!strcmp(k, "--pt"))
       payloadType = atoi(v);
+    else if (!strcmp(k, "--sink-pt"))
+      sinkPt = atoi(v);
+    else if (!strcmp(k, "--sink-rtx-pt"))
+      sinkRtxPt = atoi(v);
     else {
       fprintf(stderr, "rtpgen: unknown option %s\n", k);
       return 2;

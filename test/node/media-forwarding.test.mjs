@@ -12,6 +12,7 @@ import {
   startWorker, closeAll, nextEvent, UdpPeer, StreamSender, videoSession, audioSession, openConsumer,
   openProducerSide, videoProducerOptions, checkForwarded, assertContiguous,
   fenceReceived, waitUntil, audioProducerOptions, MEDIA_CODECS, PRODUCER_VP8_PT, PRODUCER_OPUS_PT,
+  SEND_PATH,
 } from './lib/media-peer.mjs';
 import { buildSr, buildSdesCname, isPli, u16, RTCP } from './lib/rtp.mjs';
 
@@ -147,6 +148,30 @@ describe('forwarding to a simple consumer', () => {
         assert.equal(peerSide.peer.rtpOf(ssrc).length, 0, `peer :${peerSide.peer.port} got SSRC ${ssrc}`);
       }
     }
+  });
+
+  test(`datagrams leave through the ${SEND_PATH} send path`, async () => {
+    const before = (await worker.dump()).liburing;
+    const s = await videoSession(worker, { ssrc: 0x0c0c0c0c });
+    const consumers = [];
+    for (let i = 0; i < 3; ++i) consumers.push(await openConsumer(s.router, s.producer));
+    s.sender.sendVp8Frame({ keyframe: true, packets: 3 });
+    for (let i = 0; i < 4; ++i) s.sender.sendVp8Frame({ packets: 3 });
+    const n = s.sender.sent.length;
+    for (const c of consumers) {
+      await c.peer.until((p) => p.rtpOf(c.wire.ssrc).length >= n, `${n} packets`);
+      checkForwarded(c.peer.rtpOf(c.wire.ssrc), s.sender, c.wire);
+    }
+    const after = (await worker.dump()).liburing;
+    if (SEND_PATH === 'sendmmsg') {
+      assert.equal(after, undefined, 'disableLiburing: no io_uring counters');
+      return;
+    }
+    if (after === undefined) return; // this kernel has no io_uring: the worker fell back to sendmmsg
+    // Every datagram (3 x n RTP, plus RTCP) was one SQE; none fell back.
+    assert.ok(after.sqeProcessCount - before.sqeProcessCount >= 3 * n,
+      `${after.sqeProcessCount - before.sqeProcessCount} SQEs for ${3 * n} packets`);
+    assert.equal(after.sqeMissCount, 0);
   });
 
   test('a video consumer of a live stream requests a key frame (PLI) and forwards from the key frame on', async () => {

@@ -13,6 +13,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { startWorker, closeAll, waitUntil, MEDIA_CODECS } from './lib/media-peer.mjs';
 import { bindingRequest, parseStun, isStun, frame, Deframer } from './lib/stun.mjs';
+import { dropsOf } from './lib/sluice-drops.mjs';
 
 assert.ok(process.env.MEDIASOUP_WORKER_BIN, 'MEDIASOUP_WORKER_BIN must name the worker binary');
 
@@ -338,6 +339,23 @@ describe('robustness', () => {
     const ok = await peer.stunAnswer(bindingRequest({ ...creds(t), useCandidate: true }), port);
     assert.equal(ok.cls, 'success');
     assert.ok(peer.received.filter((m) => !isStun(m)).length === 0, 'only STUN answers');
+
+    // Each kind of garbage is counted where it stopped (sluice_drops in the stats):
+    // the empty datagram, [0], 'GET ...', the 4-byte RTP stub and the TCP frame are
+    // no protocol; 20 zero bytes are no valid STUN; the DTLS lookalike came before
+    // the tuple was valid.
+    assert.ok(await dropsOf(t), 'sluice_drops in the transport stats');
+    let drops = await waitUntil(async () => { const d = await dropsOf(t); return d.notRtpOrRtcp >= 5 && d; },
+      'the TCP frame counted');
+    assert.equal(drops.notRtpOrRtcp, 5, JSON.stringify(drops));
+    assert.equal(drops.badStun, 1, JSON.stringify(drops));
+    assert.equal(drops.unknownTuple, 1, JSON.stringify(drops));
+    // From the now valid tuple: DTLS before connect() (nothing to hand it to), RTP
+    // before the SRTP keys.
+    peer.send(Buffer.from([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), port);
+    peer.send(Buffer.from([0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]), port);
+    await waitUntil(async () => { drops = await dropsOf(t); return drops.badDtls === 1 && drops.notConnected === 1; },
+      'badDtls and notConnected counted');
     t.close();
   });
 });

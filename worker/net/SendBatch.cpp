@@ -30,13 +30,73 @@ SendBatch& SendBatch::ForThread() {
 SendBatch::SendBatch()
     : entries_(new Entry[kMaxEntries]), arena_(new uint8_t[kArenaBytes]),
       msgs_(new mmsghdr[kMaxEntries]), iov_(new iovec[2 * kMaxEntries]),
-      sockets_(new UdpSocket*[kMaxEntries]) {}
+      sockets_(new UdpSocket*[kMaxEntries]), order_(new uint32_t[kMaxEntries]) {}
 
 SendBatch::~SendBatch() {
   // Sockets outliving their thread's batch would be a bug; unlink them anyway
   // so a late ~UdpSocket does not walk freed entries.
   for (size_t i = 0; i < socketCount_; ++i)
     sockets_[i]->batchHead_ = sockets_[i]->batchTail_ = sockets_[i]->batchSlot_ = kNoEntry;
+  for (UdpSocket* socket : slotOwners_)
+    if (socket != nullptr)
+      socket->ringSlot_ = UdpSocket::kNoSlot;
+  // No flush here: the thread's pool may be gone. Closing the ring releases
+  // its registered files.
+}
+
+bool SendBatch::EnableRing(std::string* error) {
+  if (ring_)
+    return true;
+  Flush();
+  auto ring = SendRing::Create(kMaxEntries, kRingFileSlots, error);
+  if (!ring)
+    return false;
+  if (ring->Capacity() < kMaxEntries) {
+    if (error != nullptr)
+      *error = "io_uring ring smaller than the batch";
+    return false;
+  }
+  slotOwners_.assign(kRingFileSlots, nullptr);
+  ring_ = std::move(ring);
+  return true;
+}
+
+void SendBatch::DisableRing() {
+  if (!ring_)
+    return;
+  Flush();
+  for (UdpSocket* socket : slotOwners_)
+    if (socket != nullptr)
+      ReleaseSlot(*socket);
+  ring_.reset();
+  slotOwners_.clear();
+  slotOwners_.shrink_to_fit();
+}
+
+void SendBatch::ReleaseSlot(UdpSocket& socket) {
+  const int32_t slot = socket.ringSlot_;
+  socket.ringSlot_ = UdpSocket::kNoSlot;
+  if (!ring_ || slot < 0)
+    return;
+  ring_->Unregister(slot);
+  slotOwners_[static_cast<size_t>(slot)] = nullptr;
+}
+
+bool SendBatch::AttachSlot(UdpSocket& socket) {
+  if (socket.ringSlot_ >= 0)
+    return true;
+  if (socket.ringSlot_ == UdpSocket::kSlotRefused)
+    return false;
+  bool refused = false;
+  const int slot = ring_->Register(socket.fd_, &refused);
+  if (slot < 0) {
+    if (refused)
+      socket.ringSlot_ = UdpSocket::kSlotRefused; // do not ask the kernel again
+    return false;
+  }
+  socket.ringSlot_ = slot;
+  slotOwners_[static_cast<size_t>(slot)] = &socket;
+  return true;
 }
 
 bool SendBatch::Refuse(UdpSocket& socket) {
@@ -126,9 +186,12 @@ void SendBatch::Flush() {
     return;
   if (socketCount_ != 0)
     ++stats_.flushes;
+  if (ring_)
+    FlushRing();
   for (size_t i = 0; i < socketCount_; ++i) {
     UdpSocket& socket = *sockets_[i];
-    FlushSocket(socket);
+    if (!ring_)
+      FlushSocket(socket);
     socket.batchHead_ = socket.batchTail_ = socket.batchSlot_ = kNoEntry;
   }
   for (size_t i = 0; i < used_; ++i) {
@@ -141,27 +204,71 @@ void SendBatch::Flush() {
   pending_ = 0;
 }
 
+void SendBatch::Describe(size_t k, const Entry& e) {
+  iovec* iov = &iov_[2 * k];
+  iov[0].iov_base = arena_.get() + e.headOffset;
+  iov[0].iov_len = e.headLen;
+  iov[1].iov_base = const_cast<uint8_t*>(e.tail);
+  iov[1].iov_len = e.tailLen;
+  msghdr& h = msgs_[k].msg_hdr;
+  h.msg_name = const_cast<sockaddr*>(&e.to.addr.sa);
+  h.msg_namelen = e.to.len;
+  h.msg_iov = iov;
+  h.msg_iovlen = e.tailLen != 0 ? 2 : 1;
+  h.msg_control = nullptr;
+  h.msg_controllen = 0;
+  h.msg_flags = 0;
+  msgs_[k].msg_len = 0;
+}
+
+void SendBatch::Account(UdpSocket& socket, int64_t result) {
+  if (result < 0) {
+    ++socket.counters_.sendDrops;
+    ++stats_.drops;
+    return;
+  }
+  socket.counters_.bytesSent += static_cast<uint64_t>(result);
+  ++socket.counters_.datagramsSent;
+  ++stats_.datagrams;
+}
+
+// Socket-major order keeps each socket's datagrams in queue order: the kernel
+// issues SQEs in order and none is deferred (MSG_DONTWAIT).
+void SendBatch::FlushRing() {
+  size_t count = 0;
+  for (size_t i = 0; i < socketCount_; ++i) {
+    UdpSocket& socket = *sockets_[i];
+    const bool fixed = AttachSlot(socket);
+    const int fd = fixed ? socket.ringSlot_ : socket.fd_;
+    for (uint32_t e = socket.batchHead_; e != kNoEntry; e = entries_[e].next) {
+      Describe(count, entries_[e]);
+      order_[count] = e;
+      ring_->QueueSendmsg(fd, fixed, &msgs_[count].msg_hdr, count); // capacity >= kMaxEntries
+      ++count;
+    }
+  }
+  ++stats_.ringSubmits;
+  const unsigned taken = ring_->Submit();
+  ring_->Drain([this, count](uint64_t k, int32_t result) {
+    if (k < count)
+      Account(*entries_[order_[k]].socket, result);
+  });
+  for (size_t k = taken; k < count; ++k) {
+    UdpSocket& socket = *entries_[order_[k]].socket;
+    ssize_t n;
+    do
+      n = sendmsg(socket.fd_, &msgs_[k].msg_hdr, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    Account(socket, n >= 0 ? n : -errno);
+    ++stats_.ringFallbacks;
+  }
+}
+
 void SendBatch::FlushSocket(UdpSocket& socket) {
   mmsghdr* msgs = msgs_.get();
   size_t count = 0;
-  for (uint32_t i = socket.batchHead_; i != kNoEntry; i = entries_[i].next) {
-    Entry& e = entries_[i];
-    iovec* iov = &iov_[2 * count];
-    iov[0].iov_base = arena_.get() + e.headOffset;
-    iov[0].iov_len = e.headLen;
-    iov[1].iov_base = const_cast<uint8_t*>(e.tail);
-    iov[1].iov_len = e.tailLen;
-    msghdr& h = msgs[count].msg_hdr;
-    h.msg_name = &e.to.addr;
-    h.msg_namelen = e.to.len;
-    h.msg_iov = iov;
-    h.msg_iovlen = e.tailLen != 0 ? 2 : 1;
-    h.msg_control = nullptr;
-    h.msg_controllen = 0;
-    h.msg_flags = 0;
-    msgs[count].msg_len = 0;
-    ++count;
-  }
+  for (uint32_t i = socket.batchHead_; i != kNoEntry; i = entries_[i].next)
+    Describe(count++, entries_[i]);
 
   UdpSocket::Counters& c = socket.counters_;
   size_t done = 0;

@@ -134,6 +134,8 @@ std::unique_ptr<UdpSocket> UdpSocket::Open(uv_loop_t* loop, const Options& optio
 UdpSocket::~UdpSocket() {
   if (batchHead_ != kNoEntry)
     SendBatch::ForThread().Discard(*this);
+  if (ringSlot_ >= 0)
+    SendBatch::ForThread().ReleaseSlot(*this);
   if (handle_ != nullptr) {
     handle_->owner = nullptr;
     // Closing a poll handle stops it and removes the fd from epoll right away,

@@ -7,6 +7,7 @@
 #include "request_generated.h"
 #include "response_generated.h"
 #include "sluice/channel/Logger.hpp"
+#include "sluice/net/SendBatch.hpp"
 #include "sluice/transport/ListenInfo.hpp"
 #include "worker_generated.h"
 
@@ -81,9 +82,15 @@ void Worker::HandleDump(channel::Request& request) {
   const auto handlers =
       FBS::Worker::CreateChannelMessageHandlers(b, requestHandlers, notificationHandlers);
   const auto memory = memory_.Build(b);
+  // Present only when sends go through io_uring, as with mediasoup-worker.
+  flatbuffers::Offset<FBS::LibUring::Dump> liburing = 0;
+  const net::SendBatch& batch = net::SendBatch::ForThread();
+  if (const net::SendRing* ring = batch.Ring())
+    liburing =
+        FBS::LibUring::CreateDump(b, ring->GetStats().submitted, batch.GetStats().ringFallbacks, 0);
   const auto dump =
       FBS::Worker::CreateDumpResponse(b, static_cast<uint32_t>(getpid()), b.CreateVector(serverIds),
-                                      b.CreateVector(routerIds), handlers, /*liburing*/ 0, memory);
+                                      b.CreateVector(routerIds), handlers, liburing, memory);
   request.Accept(FBS::Response::Body::Worker_DumpResponse, dump.Union());
 }
 

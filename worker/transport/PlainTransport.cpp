@@ -305,11 +305,10 @@ void PlainTransport::HandleDump(channel::Request& request) {
   request.Accept(FBS::Response::Body::PlainTransport_DumpResponse, dump.Union());
 }
 
-uint64_t PlainTransport::SocketTruncated() const {
-  uint64_t n = rtpSocket_->GetCounters().truncated;
+void PlainTransport::AddKindDrops(Drops& drops) const {
+  drops.socketTruncated += rtpSocket_->GetCounters().truncated;
   if (rtcpSocket_)
-    n += rtcpSocket_->GetCounters().truncated;
-  return n;
+    drops.socketTruncated += rtcpSocket_->GetCounters().truncated;
 }
 
 void PlainTransport::HandleGetStats(channel::Request& request) {

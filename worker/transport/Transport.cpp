@@ -466,9 +466,11 @@ Transport::FillBaseStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs) {
   auto opt = [](uint32_t v) {
     return v ? flatbuffers::Optional<uint32_t>(v) : flatbuffers::nullopt;
   };
+  Drops d = drops_;
+  AddKindDrops(d);
   const auto drops = FBS::Transport::CreateDrops(
-      b, drops_.notRtpOrRtcp, drops_.badRtp, drops_.noProducer, drops_.badRtcp, drops_.unknownTuple,
-      drops_.srtpFailures, drops_.notConnected, SocketTruncated());
+      b, d.notRtpOrRtcp, d.badRtp, d.noProducer, d.badRtcp, d.unknownTuple, d.srtpFailures,
+      d.notConnected, d.socketTruncated, d.badStun, d.badDtls);
   return FBS::Transport::CreateStatsDirect(
       b, id_.c_str(), nowMs, flatbuffers::nullopt, recv_.bytes, recv_.rate.Rate(nowMs), send_.bytes,
       send_.rate.Rate(nowMs), rtpRecv_.bytes, rtpRecv_.rate.Rate(nowMs), rtpSend_.bytes,

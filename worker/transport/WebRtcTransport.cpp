@@ -320,12 +320,15 @@ void WebRtcTransport::OnTcpConnectionClosed(net::TcpServer& /*server*/,
 
 // --- packets out -------------------------------------------------------------------
 
-uint64_t WebRtcTransport::SocketTruncated() const {
-  uint64_t n = 0; // own sockets only: a WebRtcServer's are shared by many transports
+void WebRtcTransport::AddKindDrops(Drops& drops) const {
+  // Own sockets only: a WebRtcServer's are shared by many transports.
   for (const auto& l : listening_)
     if (l.udp)
-      n += l.udp->GetCounters().truncated;
-  return n;
+      drops.socketTruncated += l.udp->GetCounters().truncated;
+  const IceServer::Counters& ice = ice_.GetCounters();
+  drops.badStun += ice.ignored + ice.badRequests + ice.unauthorized + ice.unknownAttributes;
+  const DtlsTransport::Counters& dtls = dtls_->GetCounters();
+  drops.badDtls += dtls.dropped + dtls.malformed;
 }
 
 bool WebRtcTransport::CanSend() const {

@@ -4,19 +4,28 @@
 // bump-allocated arena, a tail pointer + length, a PacketRef hold keeping the
 // tail's slot alive}. Entries of one socket form an intrusive singly linked
 // list (head/tail indices kept in the socket), so Flush() sends each socket's
-// datagrams in queue order with ONE sendmmsg() per socket (more only after a
-// partial send or an error), then releases every hold.
+// datagrams in queue order, then releases every hold. Two ways to send:
+//   - with the ring enabled (EnableRing, the worker's default unless the
+//     controller passes disableLiburing): ONE io_uring_enter() for the whole
+//     flush, one SENDMSG per datagram on the socket's registered file (see
+//     SendRing.hpp for why: a syscall per consumer socket was most of the
+//     forwarding cost);
+//   - otherwise (or when the kernel has no io_uring): ONE sendmmsg() per
+//     socket, more only after a partial send or an error.
 //
 // Bounds: at most kMaxEntries datagrams and kArenaBytes of head bytes are
 // queued; an Enqueue that would overflow either flushes first (counted in
 // earlyFlushes). Everything is allocated once when the thread's batch is
 // created (~350 KiB: 256 KiB arena, 512 entries, mmsghdr/iovec arrays; pages are
-// touched only up to the high-water mark): no heap allocation per datagram or
-// per flush.
+// touched only up to the high-water mark; the ring adds ~50 KiB of mapped SQ/CQ
+// and one registered-file slot per socket, up to kRingFileSlots): no heap
+// allocation per datagram or per flush.
 //
 // Failures: EAGAIN/ENOBUFS drop the rest of that socket's datagrams for this
 // flush; another error drops the one datagram the kernel refused and carries
-// on. Every drop is counted here (drops) and on the socket (sendDrops).
+// on; on the ring each datagram fails or succeeds on its own. If the kernel
+// refuses a ring submission, what it did not take goes out by sendmsg().
+// Every drop is counted here (drops) and on the socket (sendDrops).
 // Datagrams of a socket destroyed before the flush are discarded (holds
 // released at once, counted in discarded).
 //
@@ -30,8 +39,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "sluice/net/Address.hpp"
+#include "sluice/net/SendRing.hpp"
 #include "sluice/store/PacketPool.hpp"
 
 namespace sluice::net {
@@ -43,12 +55,21 @@ public:
   static constexpr size_t kMaxHeadBytes = 1600 + 64; // a whole SRTP-protected packet
   static constexpr size_t kMaxEntries = 512;
   static constexpr size_t kArenaBytes = 256 * 1024; // ~157 maximal heads, ~4000 RTP headers
+  static constexpr unsigned kRingFileSlots = 8192;  // sockets on registered files
 
   // The calling thread's batch, created on first use.
   static SendBatch& ForThread();
 
-  // One sendmmsg() per socket with pending datagrams, in queue order per
-  // socket; then every hold is released and the batch is empty.
+  // Switches flushes to one io_uring submission. false (and *error set) when
+  // the kernel offers no io_uring: flushes stay on sendmmsg().
+  bool EnableRing(std::string* error);
+  // Back to sendmmsg(); registered files are released.
+  void DisableRing();
+  bool RingEnabled() const { return ring_ != nullptr; }
+  const SendRing* Ring() const { return ring_.get(); }
+
+  // Sends every queued datagram (in queue order per socket), then releases
+  // every hold; the batch is empty afterwards.
   void Flush();
   // Datagrams queued and not yet flushed or discarded.
   size_t Pending() const { return pending_; }
@@ -56,10 +77,12 @@ public:
   struct Stats {
     uint64_t flushes = 0; // Flush calls that had datagrams to send
     uint64_t sendmmsgCalls = 0;
-    uint64_t datagrams = 0;    // sent
-    uint64_t drops = 0;        // refused at Enqueue or by the kernel at flush
-    uint64_t discarded = 0;    // queued by a socket destroyed before the flush
-    uint64_t earlyFlushes = 0; // flushes forced by a full batch
+    uint64_t ringSubmits = 0;   // flushes that went through the ring
+    uint64_t ringFallbacks = 0; // datagrams the ring gave back, sent by sendmsg()
+    uint64_t datagrams = 0;     // sent
+    uint64_t drops = 0;         // refused at Enqueue or by the kernel at flush
+    uint64_t discarded = 0;     // queued by a socket destroyed before the flush
+    uint64_t earlyFlushes = 0;  // flushes forced by a full batch
     uint64_t highWaterEntries = 0;
     uint64_t highWaterArenaBytes = 0;
   };
@@ -79,7 +102,17 @@ private:
                size_t tailLen, const store::PacketRef& hold, const Endpoint& to);
   // Drops `socket`'s queued datagrams (it is being destroyed).
   void Discard(UdpSocket& socket);
+  // Gives back `socket`'s registered-file slot (before its fd is closed).
+  void ReleaseSlot(UdpSocket& socket);
   void FlushSocket(UdpSocket& socket);
+  void FlushRing();
+  // The socket's registered-file slot, taken on its first ring flush; false:
+  // none (table full or refused), send by fd.
+  bool AttachSlot(UdpSocket& socket);
+  // msgs_[k] (and its two iovecs) describe `e`.
+  void Describe(size_t k, const Entry& e);
+  // One datagram's outcome: bytes sent, or -errno.
+  void Account(UdpSocket& socket, int64_t result);
   bool Refuse(UdpSocket& socket);
 
   std::unique_ptr<Entry[]> entries_;
@@ -87,7 +120,10 @@ private:
   std::unique_ptr<mmsghdr[]> msgs_;
   std::unique_ptr<iovec[]> iov_;          // two per message: head, tail
   std::unique_ptr<UdpSocket*[]> sockets_; // sockets with pending entries
-  size_t used_ = 0;                       // entries_ [0, used_) taken
+  std::unique_ptr<uint32_t[]> order_;     // ring flush: msgs_ index -> entry index
+  std::unique_ptr<SendRing> ring_;
+  std::vector<UdpSocket*> slotOwners_; // registered-file slot -> socket
+  size_t used_ = 0;                    // entries_ [0, used_) taken
   size_t arenaUsed_ = 0;
   size_t socketCount_ = 0;
   size_t pending_ = 0;

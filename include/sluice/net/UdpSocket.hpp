@@ -8,7 +8,9 @@
 // datagram larger than a buffer is dropped and counted in `truncated`.
 //
 // Send: Send() queues into the thread's SendBatch (see SendBatch.hpp); the
-// datagram leaves on the next SendBatch::Flush().
+// datagram leaves on the next SendBatch::Flush(). With the batch's io_uring
+// on, the socket takes a registered-file slot on its first flush and gives it
+// back before its fd is closed.
 //
 // Lifetime: the destructor may run at any time, including from inside this
 // socket's own OnUdpDatagram: delivery stops at once, the fd is closed at
@@ -105,6 +107,7 @@ private:
   friend class SendBatch;
   struct PollHandle;
   static constexpr uint32_t kNoEntry = UINT32_MAX;
+  static constexpr int32_t kNoSlot = -1, kSlotRefused = -2;
 
   UdpSocket(int fd, Listener* listener) : listener_(listener), fd_(fd) {}
   static void OnPoll(uv_poll_t* poll, int status, int events);
@@ -120,6 +123,7 @@ private:
   uint32_t batchHead_{kNoEntry};
   uint32_t batchTail_{kNoEntry};
   uint32_t batchSlot_{kNoEntry};
+  int32_t ringSlot_{kNoSlot}; // registered file in the batch's SendRing
   PackedAddress local_;
   std::string localIp_;
   Counters counters_;

@@ -42,7 +42,7 @@ private:
   PlainTransport(const router::Context& context, std::string id, TransportOwner& owner);
 
   bool HandleKindRequest(channel::Request& request) override;
-  uint64_t SocketTruncated() const override;
+  void AddKindDrops(Drops& drops) const override;
   void HandleConnect(channel::Request& request);
   void HandleDump(channel::Request& request);
   void HandleGetStats(channel::Request& request);

@@ -67,6 +67,10 @@ public:
     uint64_t unknownTuple = 0;
     uint64_t srtpFailures = 0;
     uint64_t notConnected = 0;
+    // Filled by the kind (AddKindDrops), not counted in drops_:
+    uint64_t socketTruncated = 0; // larger than the socket's receive buffer
+    uint64_t badStun = 0;         // STUN not accepted as a valid Binding request
+    uint64_t badDtls = 0;         // DTLS datagrams dropped or malformed
   };
   const Drops& GetDrops() const { return drops_; }
 
@@ -75,9 +79,9 @@ protected:
   virtual bool HandleKindRequest(channel::Request& request) = 0;
   // The kind's own upkeep on the router's timer (ICE consent, ...).
   virtual void KindTick(uint64_t nowMs) { (void)nowMs; }
-  // Datagrams the kind's own sockets dropped as larger than their buffer (stats
-  // only; a kind on shared sockets, e.g. a WebRtcServer's, reports 0).
-  virtual uint64_t SocketTruncated() const { return 0; }
+  // Adds the drops the kind's own parts counted (sockets, ICE, DTLS) to `drops`
+  // (stats only).
+  virtual void AddKindDrops(Drops& drops) const { (void)drops; }
   // The kind can send from now on (e.g. DTLS connected): consumers waiting
   // for a keyframe ask for one at once instead of at their next retry.
   void Connected(uint64_t nowMs);

@@ -68,7 +68,7 @@ public:
                const store::PacketRef& hold, bool retransmission) override;
   void SendRtcp(const uint8_t* data, size_t len) override;
   bool CanSend() const override;
-  uint64_t SocketTruncated() const override;
+  void AddKindDrops(Drops& drops) const override;
 
   // WebRtcTransport_DumpResponse (also the CREATE_WEBRTCTRANSPORT response).
   flatbuffers::Offset<FBS::WebRtcTransport::DumpResponse>

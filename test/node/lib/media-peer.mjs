@@ -29,7 +29,11 @@ function isAlive(pid) {
 
 // createWorker() with extra environment variables for that process only (the
 // library copies process.env synchronously when spawning).
+// SLUICE_TEST_SEND_PATH=sendmmsg runs a suite with disableLiburing, on the
+// worker's other send path.
+export const SEND_PATH = process.env.SLUICE_TEST_SEND_PATH === 'sendmmsg' ? 'sendmmsg' : 'io_uring';
 export async function startWorker(env = {}, settings = {}) {
+  if (SEND_PATH === 'sendmmsg') settings = { disableLiburing: true, ...settings };
   const saved = {};
   for (const [key, value] of Object.entries(env)) {
     saved[key] = process.env[key];
