@@ -93,18 +93,14 @@ bool IsWildcard(const Endpoint& e) {
 
 std::unique_ptr<TcpServer> TcpServer::Open(uv_loop_t* loop, const Options& options,
                                            Listener* listener, std::string* error) {
-  auto fail = [error](std::string message) {
-    if (error != nullptr)
-      *error = std::move(message);
-    return std::unique_ptr<TcpServer>();
-  };
   if (loop == nullptr || listener == nullptr)
-    return fail("invalid arguments: no loop or no listener");
+    return OpenFailed<TcpServer>(error, "invalid arguments: no loop or no listener");
   if (options.sendQueueLimit > UINT32_MAX)
-    return fail("invalid sendQueueLimit " + std::to_string(options.sendQueueLimit));
+    return OpenFailed<TcpServer>(error, "invalid sendQueueLimit " +
+                                            std::to_string(options.sendQueueLimit));
   const auto bindAddr = Endpoint::FromIpPort(options.ip, 0);
   if (!bindAddr)
-    return fail("invalid IP '" + options.ip + "'");
+    return OpenFailed<TcpServer>(error, "invalid IP '" + options.ip + "'");
 
   const int fd = OpenListening(*bindAddr, options, error);
   if (fd < 0)
@@ -117,7 +113,7 @@ std::unique_ptr<TcpServer> TcpServer::Open(uv_loop_t* loop, const Options& optio
   std::optional<Endpoint> local;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &boundLen) != 0 ||
       !(local = Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&bound))))
-    return fail("getsockname() failed: " + ErrnoText(errno));
+    return OpenFailed<TcpServer>(error, "getsockname() failed: " + ErrnoText(errno));
   server->local_ = *local;
   server->localIp_ = local->Ip();
   server->wildcard_ = IsWildcard(*bindAddr);
@@ -128,7 +124,7 @@ std::unique_ptr<TcpServer> TcpServer::Open(uv_loop_t* loop, const Options& optio
   server->handle_ =
       WatchReadable<PollHandle>(loop, fd, server.get(), &TcpServer::OnPoll, &pollError);
   if (server->handle_ == nullptr)
-    return fail(pollError);
+    return OpenFailed<TcpServer>(error, pollError);
   return server;
 }
 

@@ -90,21 +90,16 @@ bool BindPort(int fd, Endpoint addr, const UdpSocket::Options& o, std::string* e
 
 std::unique_ptr<UdpSocket> UdpSocket::Open(uv_loop_t* loop, const Options& options,
                                            Listener* listener, std::string* error) {
-  auto fail = [error](std::string message) {
-    if (error != nullptr)
-      *error = std::move(message);
-    return std::unique_ptr<UdpSocket>();
-  };
   if (loop == nullptr || listener == nullptr)
-    return fail("invalid arguments: no loop or no listener");
+    return OpenFailed<UdpSocket>(error, "invalid arguments: no loop or no listener");
   const auto bindAddr = Endpoint::FromIpPort(options.ip, 0);
   if (!bindAddr)
-    return fail("invalid IP '" + options.ip + "'");
+    return OpenFailed<UdpSocket>(error, "invalid IP '" + options.ip + "'");
   const int family = bindAddr->Family();
 
   const int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0)
-    return fail("socket() failed: " + ErrnoText(errno));
+    return OpenFailed<UdpSocket>(error, "socket() failed: " + ErrnoText(errno));
   // From here the socket owns fd: its destructor closes it.
   std::unique_ptr<UdpSocket> socket(new UdpSocket(fd, listener));
   if (!Configure(fd, options, family, error) || !BindPort(fd, *bindAddr, options, error))
@@ -115,7 +110,7 @@ std::unique_ptr<UdpSocket> UdpSocket::Open(uv_loop_t* loop, const Options& optio
   std::optional<Endpoint> local;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &boundLen) != 0 ||
       !(local = Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&bound))))
-    return fail("getsockname() failed: " + ErrnoText(errno));
+    return OpenFailed<UdpSocket>(error, "getsockname() failed: " + ErrnoText(errno));
   socket->local_.Assign(*local);
   socket->localIp_ = local->Ip();
   socket->v6Only_ = family == AF_INET6 && options.ipv6Only;
@@ -127,7 +122,7 @@ std::unique_ptr<UdpSocket> UdpSocket::Open(uv_loop_t* loop, const Options& optio
   socket->handle_ =
       WatchReadable<PollHandle>(loop, fd, socket.get(), &UdpSocket::OnPoll, &pollError);
   if (socket->handle_ == nullptr)
-    return fail(pollError);
+    return OpenFailed<UdpSocket>(error, pollError);
   return socket;
 }
 

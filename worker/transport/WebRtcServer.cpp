@@ -127,7 +127,7 @@ std::string WebRtcServer::LocalAddress(const net::Tuple& tuple) const {
 
 // --- packets -----------------------------------------------------------------------
 
-void WebRtcServer::Dispatch(const net::Tuple& tuple, uint8_t* data, size_t len) {
+void WebRtcServer::ReceivePacket(const net::Tuple& tuple, uint8_t* data, size_t len) {
   if (const auto it = tuples_.find(tuple); it != tuples_.end()) {
     it->second->ReceivePacket(tuple, data, len);
     return;
@@ -146,19 +146,7 @@ void WebRtcServer::Dispatch(const net::Tuple& tuple, uint8_t* data, size_t len) 
   it->second->ReceivePacket(tuple, data, len);
 }
 
-void WebRtcServer::OnUdpDatagram(net::UdpSocket& socket, uint8_t* data, size_t len,
-                                 const net::Endpoint& from) {
-  Dispatch(net::Tuple{&socket, nullptr, from}, data, len);
-}
-
-void WebRtcServer::OnTcpFrame(net::TcpServer& /*server*/, net::TcpConnection& connection,
-                              uint8_t* data, size_t len) {
-  Dispatch(net::Tuple{nullptr, &connection, connection.Remote()}, data, len);
-}
-
-void WebRtcServer::OnTcpConnectionClosed(net::TcpServer& /*server*/,
-                                         net::TcpConnection& connection) {
-  const net::Tuple tuple{nullptr, &connection, connection.Remote()};
+void WebRtcServer::TupleClosed(const net::Tuple& tuple) {
   if (const auto it = tuples_.find(tuple); it != tuples_.end())
     it->second->TupleClosed(tuple); // ICE drops it, TupleRemoved erases it
   tuples_.erase(tuple);

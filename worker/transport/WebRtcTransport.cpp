@@ -303,21 +303,6 @@ void WebRtcTransport::TupleClosed(const net::Tuple& tuple) {
   ice_.RemoveTuple(tuple);
 }
 
-void WebRtcTransport::OnUdpDatagram(net::UdpSocket& socket, uint8_t* data, size_t len,
-                                    const net::Endpoint& from) {
-  ReceivePacket(net::Tuple{&socket, nullptr, from}, data, len);
-}
-
-void WebRtcTransport::OnTcpFrame(net::TcpServer& /*server*/, net::TcpConnection& connection,
-                                 uint8_t* data, size_t len) {
-  ReceivePacket(net::Tuple{nullptr, &connection, connection.Remote()}, data, len);
-}
-
-void WebRtcTransport::OnTcpConnectionClosed(net::TcpServer& /*server*/,
-                                            net::TcpConnection& connection) {
-  TupleClosed(net::Tuple{nullptr, &connection, connection.Remote()});
-}
-
 // --- packets out -------------------------------------------------------------------
 
 void WebRtcTransport::AddKindDrops(Drops& drops) const {

@@ -1,12 +1,13 @@
-// What UdpSocket and TcpServer share when they open a socket: errno text,
-// setsockopt with an error naming the option, and the port choice (an exact
-// port, or every port of a range once, from a random start).
+// What UdpSocket and TcpServer share when they open a socket: errno text, the
+// failed-Open result, setsockopt with an error naming the option, and the port
+// choice (an exact port, or every port of a range once, from a random start).
 #pragma once
 
 #include <uv.h>
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "sluice/net/Address.hpp"
@@ -14,6 +15,13 @@
 namespace sluice::net {
 
 std::string ErrnoText(int err);
+
+// How an Open() fails: *error (when given) says why, and there is no object.
+template <typename T> std::unique_ptr<T> OpenFailed(std::string* error, std::string message) {
+  if (error != nullptr)
+    *error = std::move(message);
+  return nullptr;
+}
 
 // false with *error = "setsockopt(<label>) failed: <reason>".
 bool SetSocketOption(int fd, int level, int name, int value, const char* label, std::string* error);

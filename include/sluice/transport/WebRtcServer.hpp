@@ -26,6 +26,7 @@
 #include "sluice/channel/HandlerRegistry.hpp"
 #include "sluice/net/TcpServer.hpp"
 #include "sluice/net/Tuple.hpp"
+#include "sluice/net/TupleListener.hpp"
 #include "sluice/net/UdpSocket.hpp"
 #include "sluice/router/Context.hpp"
 #include "transport_generated.h"
@@ -38,9 +39,7 @@ struct TupleHasher {
   size_t operator()(const net::Tuple& t) const { return static_cast<size_t>(t.Hash()); }
 };
 
-class WebRtcServer final : public channel::ChannelEntity,
-                           private net::UdpSocket::Listener,
-                           private net::TcpServer::Listener {
+class WebRtcServer final : public channel::ChannelEntity, private net::TupleListener {
 public:
   struct Candidate {
     FBS::Transport::Protocol protocol;
@@ -82,14 +81,12 @@ private:
 
   WebRtcServer(const router::Context& context, std::string id)
       : context_(context), id_(std::move(id)) {}
-  void Dispatch(const net::Tuple& tuple, uint8_t* data, size_t len);
   void HandleDump(channel::Request& request);
 
-  void OnUdpDatagram(net::UdpSocket& socket, uint8_t* data, size_t len,
-                     const net::Endpoint& from) override;
-  void OnTcpFrame(net::TcpServer& server, net::TcpConnection& connection, uint8_t* data,
-                  size_t len) override;
-  void OnTcpConnectionClosed(net::TcpServer& server, net::TcpConnection& connection) override;
+  // net::TupleListener: to the transport owning the tuple, else by the STUN
+  // USERNAME's local ufrag.
+  void ReceivePacket(const net::Tuple& tuple, uint8_t* data, size_t len) override;
+  void TupleClosed(const net::Tuple& tuple) override;
 
   const router::Context& context_;
   std::string id_;

@@ -26,6 +26,7 @@
 
 #include "sluice/net/TcpServer.hpp"
 #include "sluice/net/Tuple.hpp"
+#include "sluice/net/TupleListener.hpp"
 #include "sluice/net/UdpSocket.hpp"
 #include "sluice/transport/DtlsTransport.hpp"
 #include "sluice/transport/IceServer.hpp"
@@ -41,8 +42,7 @@ class WebRtcServer;
 class WebRtcTransport final : public Transport,
                               private IceServer::Listener,
                               private DtlsTransport::Listener,
-                              private net::UdpSocket::Listener,
-                              private net::TcpServer::Listener {
+                              private net::TupleListener {
 public:
   // With server == nullptr the transport opens its own sockets from the
   // options' listen infos; otherwise it registers with the server. nullptr
@@ -53,11 +53,9 @@ public:
          std::string* error);
   ~WebRtcTransport() override;
 
-  // From a WebRtcServer (or our own sockets): one datagram or RFC 4571 frame
-  // received on `tuple`. data may be modified in place (SRTP decrypt).
-  void ReceivePacket(const net::Tuple& tuple, uint8_t* data, size_t len);
-  // The TCP connection behind `tuple` is going away.
-  void TupleClosed(const net::Tuple& tuple);
+  // net::TupleListener, from our own sockets or a WebRtcServer's.
+  void ReceivePacket(const net::Tuple& tuple, uint8_t* data, size_t len) override;
+  void TupleClosed(const net::Tuple& tuple) override;
   // Our WebRtcServer is closing: forget it (its sockets die with it).
   void ServerClosed() { server_ = nullptr; }
 
@@ -116,12 +114,6 @@ private:
   void OnDtlsStateChange(DtlsState state) override;
   void OnDtlsSrtpKeys(SrtpSuite suite, const uint8_t* local, const uint8_t* remote,
                       size_t len) override;
-  // Own sockets.
-  void OnUdpDatagram(net::UdpSocket& socket, uint8_t* data, size_t len,
-                     const net::Endpoint& from) override;
-  void OnTcpFrame(net::TcpServer& server, net::TcpConnection& connection, uint8_t* data,
-                  size_t len) override;
-  void OnTcpConnectionClosed(net::TcpServer& server, net::TcpConnection& connection) override;
 
   flatbuffers::Offset<FBS::Transport::Tuple> FillTuple(flatbuffers::FlatBufferBuilder& b,
                                                        const net::Tuple& tuple) const;
