@@ -17,6 +17,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { watchMemoryDump } from './memory-dump.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -62,45 +63,8 @@ const num = (n) => Number(n).toLocaleString('en-US');
 const mb = (bytes) => `${(Number(bytes) / 1e6).toFixed(1)} MB`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-// --- sluice's memory section of worker.dump() --------------------------------------------
-// sluice appends `memory` (field 5) to FBS.Worker.DumpResponse; the Node library's reader
-// does not know it, so read it from the response buffer while worker.dump() decodes it
-// (field indexes as in fbs/worker.fbs: MemoryDump, PacketPoolDump, RetransmissionRingsDump).
-const { DumpResponse } = require('mediasoup/node/lib/fbs/worker/dump-response');
-let lastMemory = null;
-{
-  const field = (bb, pos, index) => bb.__offset(pos, 4 + 2 * index);
-  const table = (bb, pos, index) => {
-    const o = pos === null ? 0 : field(bb, pos, index);
-    return o ? bb.__indirect(pos + o) : null;
-  };
-  const u64 = (bb, pos, index) => {
-    const o = pos === null ? 0 : field(bb, pos, index);
-    return o ? Number(bb.readUint64(pos + o)) : 0;
-  };
-  // flatbuffers' union accessor sets bb/bb_pos directly; the library's parser then reads pid()
-  // first, while the response buffer is still current: hook there.
-  const pid = DumpResponse.prototype.pid;
-  DumpResponse.prototype.pid = function () {
-    const { bb, bb_pos: i } = this;
-    try {
-      const memory = table(bb, i, 5);
-      if (memory !== null) {
-        const pool = table(bb, memory, 0);
-        const rings = table(bb, memory, 1);
-        lastMemory = {
-          slotsInUse: u64(bb, pool, 1), slotsCapacity: u64(bb, pool, 2), slabsHeld: u64(bb, pool, 3),
-          highWaterSlots: u64(bb, pool, 6), slabsReturned: u64(bb, pool, 7),
-          rings: u64(bb, rings, 0), ringPackets: u64(bb, rings, 1), ringBuckets: u64(bb, rings, 2),
-          rssBytes: u64(bb, memory, 3),
-        };
-      }
-    } catch {
-      // not a sluice worker: no memory line
-    }
-    return pid.call(this);
-  };
-}
+// --- sluice's memory section of worker.dump() (scripts/memory-dump.mjs) --------------------
+const memoryDump = watchMemoryDump(require);
 
 // --- the producer side -------------------------------------------------------------------
 // GStreamer peers need Debian's python3 (python3-gi lives there); SLUICE_GST_PYTHON overrides.
@@ -231,7 +195,7 @@ async function main() {
     + ` ${num(s.dropped).padStart(8)} ${num(s.nacked).padStart(7)} ${num(s.repaired).padStart(9)} ${num(missing).padStart(8)}`;
 
   const sample = async () => {
-    await worker.dump(); // fills lastMemory
+    await worker.dump(); // fills memoryDump.last
     const stats = await Promise.all(consumers.map((c) => c.consumer.getStats()));
     const outbound = stats.map((list) => list.find((s) => s.type === 'outbound-rtp') ?? {});
     const inbound = (await producer.getStats()).find((s) => s.type === 'inbound-rtp') ?? {};
@@ -242,8 +206,8 @@ async function main() {
     };
   };
   const memoryLine = (m, retransmitted) => (m
-    ? `pool ${num(m.slotsInUse)}/${num(m.slotsCapacity)} slots, ${m.slabsHeld} slab(s) · `
-      + `ring ${num(m.ringPackets)} pkts/${m.ringBuckets} buckets · RSS ${mb(m.rssBytes)} · `
+    ? `pool ${num(m.pool.slotsInUse)}/${num(m.pool.slotsCapacity)} slots, ${m.pool.slabsHeld} slab(s) · `
+      + `ring ${num(m.rings.packetsHeld)} pkts/${m.rings.bucketsHeld} buckets · RSS ${mb(m.rssBytes)} · `
       + `RTX sent ${num(retransmitted)}`
     : `(no memory section in worker.dump()) · RTX sent ${num(retransmitted)}`);
 
@@ -253,10 +217,10 @@ async function main() {
     await sleep(start + t * 1000 - performance.now());
     if (died) break;
     const s = await sample();
-    peakRss = Math.max(peakRss, lastMemory?.rssBytes ?? 0);
+    peakRss = Math.max(peakRss, memoryDump.last?.rssBytes ?? 0);
     consumers.forEach((c, i) => console.log(row(i === 0 ? `${t}s` : '', c.name, c.receiver.stats, c.receiver.missing.size)));
     console.log(`${''.padStart(5)}  ${'worker'.padEnd(8)} in ${num(s.producerPackets)} pkts `
-      + `${(s.producerBitrate / 1e6).toFixed(2)} Mbit/s · ${memoryLine(lastMemory, s.retransmitted)}`);
+      + `${(s.producerBitrate / 1e6).toFixed(2)} Mbit/s · ${memoryLine(memoryDump.last, s.retransmitted)}`);
   }
 
   // Let the last NACKs be answered (the GStreamer sender lingers 0.5 s after its last frame,
@@ -292,10 +256,11 @@ async function main() {
   console.log(`  repair        ${num(totals.repaired)} of ${num(totals.nacked)} NACKed packets repaired by RTX (${pct}%), `
     + `${num(totals.missing)} still missing`);
   console.log(`  worker stats  packetsRetransmitted ${num(final?.retransmitted ?? 0)} (consumer.getStats(), all consumers)`);
+  const lastMemory = memoryDump.last;
   if (lastMemory) {
     console.log(`  memory        final RSS ${mb(lastMemory.rssBytes)} (highest sampled ${mb(peakRss)}); pool high-water `
-      + `${num(lastMemory.highWaterSlots)} slots, now ${num(lastMemory.slotsInUse)} in ${lastMemory.slabsHeld} slab(s); `
-      + `ring now ${num(lastMemory.ringPackets)} pkts/${lastMemory.ringBuckets} buckets`);
+      + `${num(lastMemory.pool.highWaterSlots)} slots, now ${num(lastMemory.pool.slotsInUse)} in ${lastMemory.pool.slabsHeld} slab(s); `
+      + `ring now ${num(lastMemory.rings.packetsHeld)} pkts/${lastMemory.rings.bucketsHeld} buckets`);
   }
   if (sender) {
     const done = sender.events.find((e) => e.event === 'done');

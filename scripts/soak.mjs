@@ -1,44 +1,42 @@
-// Soak: does the worker's memory stay flat while one VP8 producer streams, with loss and
-// NACK/RTX repair, to N consumers across many sequence-number and timestamp wraps?
-// Driven by the unmodified mediasoup Node library (MEDIASOUP_WORKER_BIN names the worker;
-// scripts/soak sets it).
+// Soak: does the worker's memory stay flat under a steady load, across many sequence-number
+// and timestamp wraps, with NACK/RTX repair? Driven by the unmodified mediasoup Node library
+// (MEDIASOUP_WORKER_BIN names the worker; scripts/soak sets it).
 //
-//   node scripts/soak.mjs [--massif [--pages-as-heap] | --rss] [--seconds 60] [--pps 500|1000] [--consumers 4]
-//     [--loss 0.03] [--ts-step 3000000] [--max-slope-kib-per-min 64] [--min-delivered 0.95]
-//     [--json FILE] [--png build/soak/soak.png] [--out build/soak] [--sample-ms 1000]
+//   node scripts/soak.mjs [--massif [--pages-as-heap] | --rss] [--seconds 60] [--pps 600] [--consumers 50]
+//     [--nack 0.02] [--seq 65000] [--ts 0xfff00000] [--ts-step 750] [--sample-ms 5000]
+//     [--settle S] [--max-growth-kib 256] [--slope-seconds S] [--max-slope-kib-per-min 64]
+//     [--min-delivered 0.99] [--json FILE] [--png FILE] [--out build/soak]
 //
-// --massif (default): the worker runs under `valgrind --tool=massif` (through a small wrapper
-//   that MEDIASOUP_WORKER_BIN points at; the worker's fd 3/4 pass through valgrind), and the
-//   heap curve is mem_heap_B + mem_heap_extra_B of massif.out's snapshots. Defaults: 60 s at
-//   500 pps (valgrind slows the worker). Massif counts malloc/new only; the packet pool's slabs
-//   are anonymous mmaps (worker/store/PacketPool.cpp) and show only with --pages-as-heap, which
-//   makes massif count every mapped page (code and stacks too).
-// --rss: the worker runs plain and VmRSS is read from /proc/<pid>/status every --sample-ms.
-//   Defaults: 60 s at 1000 pps; meant for long runs (--seconds 3600).
+// The load (scripts/rtpgen-load.mjs, the same as scripts/bench's): test/bench/rtpgen sends one
+// VP8 stream (5 packets of 1,100 bytes per frame, a keyframe every 30 frames) at --pps to a
+// PlainTransport producer, from seq --seq and timestamp --ts, stepping the timestamp by
+// --ts-step per frame (750 at 600 pps is real time at 90 kHz: the seq wraps every ~109 s, the
+// timestamp ~11.6 s in and then every ~13 h); --consumers PlainTransport consumers send to
+// rtpgen's receive sockets, which count media and RTX, detect gaps and NACK a --nack fraction
+// of what they get (every NACK should be answered with an RTX).
 //
-// The stream: scripts/demo-synth.mjs's synthetic VP8 sender (a keyframe every second of
-// frames, 8 packets; 3 packets per delta frame; RTX on NACK), paced to --pps. It starts at
-// seq 65500 and timestamp 0xFFFFF000 and steps the timestamp by --ts-step per frame
-// (default 3,000,000: a 32-bit wrap every ~1432 frames; 1000 pps is 332 fps, a wrap every ~4.3 s,
-// ~13.9 per minute; 500 pps is 165 fps, a wrap every ~8.7 s, ~6.9 per minute); the seq wraps every 65,536 packets (first wrap 36
-// packets in; 1 wrap per 60 s run at 500 or 1000 pps, ~3 in 3 minutes at 1000 pps). The run
-// prints the wraps it crossed.
-// The consumers: scripts/demo-receiver.mjs receivers that drop --loss of the new media
-// packets (fixed-seed PRNG), NACK the gaps and count RTX repairs.
+// --rss (the default): the worker runs plain; VmRSS and the worker's own memory figures
+//   (worker.dump()'s memory section: pool slabs held / cold / touched, ring packets and buckets,
+//   malloc's arena figures, channel queue) are sampled every --sample-ms.
+// --massif: the worker runs under `valgrind --tool=massif` (a small wrapper that
+//   MEDIASOUP_WORKER_BIN points at); the curve is massif's heap (mem_heap_B + extra). The pool's
+//   slabs are anonymous mmaps and show only with --pages-as-heap (every mapped page counts).
 //
-// Output: peak, final and the least-squares slope (KiB per minute) of heap (or RSS) over the
-// second half of the streaming window, as a table, as JSON (--json) and as a gnuplot PNG.
-// Exit 1 when the slope exceeds --max-slope-kib-per-min, when a consumer ended with fewer
-// than --min-delivered of the packets sent to it (after repair), or on a worker failure.
+// Verdict (exit 1 on any failure): after --settle seconds of streaming (default a quarter of
+// the run, at most 300 s) the memory never exceeds its value at that moment by more than
+// --max-growth-kib; the least-squares slope over the last --slope-seconds (default half the
+// run) is at most --max-slope-kib-per-min; every consumer got at least --min-delivered of the
+// stream (gap loss) and RTX for at least 95% of its NACKs; the worker did not die.
+// Output: a sample table, JSON (--json) and a gnuplot PNG (--png).
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { u32 } from '../test/node/lib/rtp.mjs';
-import { openReceivingConsumer } from './demo-receiver.mjs';
-import { SyntheticSender, produceVp8 } from './demo-synth.mjs';
+import { watchMemoryDump } from './memory-dump.mjs';
+import { RTPGEN, RtpGen, VP8_ROUTER_CODECS, consumeToPort, produceRtpgenVp8 } from './rtpgen-load.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseOptions({
@@ -47,13 +45,18 @@ const { values: opts } = parseOptions({
     rss: { type: 'boolean', default: false },
     'pages-as-heap': { type: 'boolean', default: false },
     seconds: { type: 'string', default: '60' },
-    pps: { type: 'string' },
-    consumers: { type: 'string', default: '4' },
-    loss: { type: 'string', default: '0.03' },
-    'ts-step': { type: 'string', default: '3000000' },
+    pps: { type: 'string', default: '600' },
+    consumers: { type: 'string' },
+    nack: { type: 'string', default: '0.02' },
+    seq: { type: 'string', default: '65000' },
+    ts: { type: 'string', default: String(0xfff00000) },
+    'ts-step': { type: 'string', default: '750' },
+    'sample-ms': { type: 'string', default: '5000' },
+    settle: { type: 'string' },
+    'max-growth-kib': { type: 'string', default: '256' },
+    'slope-seconds': { type: 'string' },
     'max-slope-kib-per-min': { type: 'string', default: '64' },
-    'min-delivered': { type: 'string', default: '0.95' },
-    'sample-ms': { type: 'string', default: '1000' },
+    'min-delivered': { type: 'string', default: '0.99' },
     json: { type: 'string' },
     png: { type: 'string' },
     out: { type: 'string' },
@@ -67,52 +70,40 @@ function parseOptions(config) {
   }
 }
 if (opts.massif && opts.rss) usage('--massif and --rss exclude each other');
-const MODE = opts.rss ? 'rss' : 'massif';
+const MODE = opts.massif ? 'massif' : 'rss';
 const SECONDS = Number(opts.seconds);
-const PPS = Number(opts.pps ?? (MODE === 'massif' ? 500 : 1000));
-const CONSUMERS = Number(opts.consumers);
-const LOSS = Number(opts.loss);
+const PPS = Number(opts.pps);
+const CONSUMERS = Number(opts.consumers ?? (MODE === 'massif' ? 4 : 50));
+const NACK = Number(opts.nack);
+const START_SEQ = Number(opts.seq);
+const START_TS = Number(opts.ts);
 const TS_STEP = Number(opts['ts-step']);
+const SAMPLE_MS = Number(opts['sample-ms']);
+const SETTLE_S = Number(opts.settle ?? Math.min(300, SECONDS / 4));
+const MAX_GROWTH = Number(opts['max-growth-kib']);
+const SLOPE_S = Number(opts['slope-seconds'] ?? SECONDS / 2);
 const MAX_SLOPE = Number(opts['max-slope-kib-per-min']);
 const MIN_DELIVERED = Number(opts['min-delivered']);
-const SAMPLE_MS = Number(opts['sample-ms']);
 const OUT = path.resolve(opts.out ?? path.join(root, 'build/soak'));
 const PNG = path.resolve(opts.png ?? path.join(OUT, 'soak.png'));
-if (!(SECONDS >= 4) || !(PPS >= 10) || !(CONSUMERS >= 1 && CONSUMERS <= 64) || !(LOSS >= 0 && LOSS < 0.5)
-  || !(TS_STEP >= 1 && TS_STEP < 0x80000000) || !Number.isFinite(MAX_SLOPE) || !(SAMPLE_MS >= 50)) {
+const PER_FRAME = 5; // rtpgen's default packets per frame
+if (!(SECONDS >= 4) || !(PPS >= 10) || !(CONSUMERS >= 1 && CONSUMERS <= 1000) || !(NACK >= 0 && NACK < 0.5)
+  || !(START_SEQ >= 0 && START_SEQ <= 0xffff) || !(START_TS >= 0 && START_TS <= 0xffffffff)
+  || !(TS_STEP >= 1 && TS_STEP < 0x80000000) || !(SAMPLE_MS >= 50) || !(SETTLE_S >= 0 && SETTLE_S < SECONDS)
+  || !(SLOPE_S > 0 && SLOPE_S <= SECONDS) || !Number.isFinite(MAX_SLOPE) || !Number.isFinite(MAX_GROWTH)) {
   usage('bad option value');
 }
 
 function usage(why) {
-  console.error(`soak: ${why}\nusage: soak [--massif [--pages-as-heap] | --rss] [--seconds N>=4] [--pps N] [--consumers 1..64] `
-    + '[--loss 0..0.5] [--ts-step N] [--max-slope-kib-per-min K] [--min-delivered F] [--json FILE] [--png FILE] [--out DIR]');
+  console.error(`soak: ${why}\nusage: soak [--massif [--pages-as-heap] | --rss] [--seconds N>=4] [--pps N] [--consumers N] `
+    + '[--nack 0..0.5] [--seq N] [--ts N] [--ts-step N] [--sample-ms MS] [--settle S] [--max-growth-kib K] '
+    + '[--slope-seconds S] [--max-slope-kib-per-min K] [--min-delivered F] [--json FILE] [--png FILE] [--out DIR]');
   process.exit(2);
 }
 
-const START_SEQ = 65500;
-const START_TS = 0xfffff000;
-// Producer-side wire values (the producer's rtpParameters say the same).
-const SENDER = { pt: 96, rtxPt: 97, ssrc: 0x50a50a01, rtxSsrc: 0x50a50a02 };
-const KEY_PACKETS = 8; // demo-synth.mjs: 8 packets per keyframe, 3 per delta frame
-const DELTA_PACKETS = 3;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 const num = (n) => Number(n).toLocaleString('en-US');
-
-// demo-synth.mjs's sender with the soak's start values and timestamp step.
-class SoakSender extends SyntheticSender {
-  constructor(options) {
-    super(options);
-    this.seq = START_SEQ;
-    this.ts = START_TS;
-    this.tsStep = TS_STEP;
-  }
-
-  sendFrame() {
-    const ts = this.ts;
-    super.sendFrame();
-    this.ts = u32(ts + this.tsStep);
-  }
-}
+const kib = (bytes) => Math.round(Number(bytes) / 1024);
 
 // --- massif ---------------------------------------------------------------------------------
 function writeMassifWrapper(realWorker, massifOut) {
@@ -178,7 +169,7 @@ function plot(points, window, line, label, dataFile) {
   const run = spawnSync('gnuplot', ['-e', `datafile='${dataFile}'; outfile='${PNG}'; ylabel='${label}'; `
     + `t0=${window.startMs / 1000}; tmid=${window.midMs / 1000}; t1=${window.endMs / 1000}; `
     + `a=${line ? line.slope / 60 : 0}; b=${line ? line.intercept : 0}; fitted=${line ? 1 : 0}; `
-    + `title='sluice soak (${MODE}, ${PPS} pps, ${CONSUMERS} consumers, ${(LOSS * 100).toFixed(1)}% loss)'`, gp],
+    + `title='sluice soak (${MODE}, ${PPS} pps, ${CONSUMERS} consumers, ${(NACK * 100).toFixed(1)}% NACKed)'`, gp],
   { encoding: 'utf8' });
   if (run.status !== 0) {
     console.log(`  gnuplot failed: ${(run.stderr || run.error?.message || '').trim().split('\n').at(-1)}`);
@@ -187,15 +178,14 @@ function plot(points, window, line, label, dataFile) {
   return true;
 }
 
-let startWorker;
-let closeAll = async () => {};
-let MEDIA_CODECS;
-
-
 // --- main -------------------------------------------------------------------------------------------
+// rtpgen's per-sink counters: [media, rtx, rtcp, lost by gap, nacks sent, duplicates, reordered, other].
+const sumSinks = (g, k) => g.sinks.reduce((x, v) => x + v[k], 0);
+
 async function main() {
   const realWorker = process.env.MEDIASOUP_WORKER_BIN;
   if (!realWorker) throw new Error('MEDIASOUP_WORKER_BIN must name the worker binary (scripts/soak sets it)');
+  if (!fs.existsSync(RTPGEN)) throw new Error(`no ${RTPGEN} (built by scripts/setup)`);
   fs.mkdirSync(OUT, { recursive: true });
   fs.mkdirSync(path.dirname(PNG), { recursive: true });
   const massifOut = path.join(OUT, 'massif.out');
@@ -207,71 +197,88 @@ async function main() {
     fs.rmSync(massifOut, { force: true });
     workerBin = writeMassifWrapper(realWorker, massifOut);
   }
-  // The library reads MEDIASOUP_WORKER_BIN once, when it is first imported: set it first.
+  // The library reads MEDIASOUP_WORKER_BIN once, when it is first loaded: set it first.
   process.env.MEDIASOUP_WORKER_BIN = workerBin;
-  ({ startWorker, closeAll, MEDIA_CODECS } = await import('../test/node/lib/media-peer.mjs'));
+  const require = createRequire(path.join(root, 'test/node/package.json'));
+  const mediasoup = require('mediasoup');
+  const memory = watchMemoryDump(require);
 
   const failures = [];
   const spawnedAt = performance.now();
-  const worker = await startWorker();
+  const worker = await mediasoup.createWorker({ logLevel: 'error', rtcMinPort: 20000, rtcMaxPort: 40000 });
   let died = null;
   worker.on('died', (error) => { died = error; });
-  const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
-  const listenInfo = { protocol: 'udp', ip: '127.0.0.1' };
-  const { transport: producerTransport, producer } = await produceVp8(router, SENDER, 'sluice-soak', listenInfo);
+  const gen = new RtpGen({ recv: CONSUMERS, nack: NACK,
+    args: ['--seq', String(START_SEQ), '--ts', String(START_TS), '--ts-step', String(TS_STEP)] });
+  const ports = await gen.ports;
+  const router = await worker.createRouter({ mediaCodecs: VP8_ROUTER_CODECS });
+  const { transport: input, producer } = await produceRtpgenVp8(router);
   const consumers = [];
-  for (let i = 0; i < CONSUMERS; i++)
-    consumers.push(await openReceivingConsumer(router, producer, { name: `c${i + 1}`, lossRate: LOSS, seed: 0x50a + i, listenInfo }));
+  for (const port of ports) consumers.push(await consumeToPort(router, producer, port));
 
-  // Frames per second that give PPS packets per second on average (one keyframe per fps frames).
-  // pps = fps * (DELTA + (KEY - DELTA) / fps) = fps * DELTA + (KEY - DELTA).
-  const fps = Math.max(1, Math.round((PPS - (KEY_PACKETS - DELTA_PACKETS)) / DELTA_PACKETS));
-  const dest = { address: '127.0.0.1', port: producerTransport.tuple.localPort };
-  const sender = new SoakSender({ dest, ...SENDER, fps, keyframeInterval: fps });
-  console.log(`sluice soak — ${MODE}, worker ${realWorker} (pid ${worker.pid})`);
-  console.log(`  ${SECONDS} s at ~${PPS} pps (${fps} fps), ${CONSUMERS} consumers, ${(LOSS * 100).toFixed(1)}% loss + NACK/RTX; `
-    + `seq from ${START_SEQ}, ts from 0x${START_TS.toString(16)} step ${num(TS_STEP)}/frame`);
+  console.log(`sluice soak — ${MODE}${opts['pages-as-heap'] ? ' (pages as heap)' : ''}, worker ${realWorker} (pid ${worker.pid})`);
+  console.log(`  ${SECONDS} s at ${PPS} pps (${PPS / PER_FRAME} fps), ${CONSUMERS} consumers NACKing ${(NACK * 100).toFixed(1)}% `
+    + `of packets; seq from ${START_SEQ}, ts from 0x${START_TS.toString(16)} step ${num(TS_STEP)}/frame; `
+    + `settle ${SETTLE_S} s, growth limit ${MAX_GROWTH} KiB, slope over the last ${SLOPE_S} s limit ${MAX_SLOPE} KiB/min`);
 
-  const rss = [];
-  const readRss = () => {
+  // One sample: VmRSS and the worker's own figures (null fields for a worker without them).
+  const samples = [];
+  let sampling = Promise.resolve();
+  const takeSample = async () => {
+    const tMs = performance.now() - spawnedAt;
+    let rssKiB = null;
     try {
-      const kib = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${worker.pid}/status`, 'utf8'))[1]);
-      rss.push({ tMs: performance.now() - spawnedAt, kib });
+      rssKiB = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${worker.pid}/status`, 'utf8'))[1]);
     } catch { /* worker gone */ }
+    if (died) return;
+    await worker.dump().catch(() => {});
+    const m = memory.last;
+    samples.push({ tMs, rssKiB, pool: m?.pool ?? null, rings: m?.rings ?? null, malloc: m?.malloc ?? null,
+      channel: m?.channel ?? null });
   };
+  const row = (s, g) => {
+    const p = s.pool;
+    const cols = [`${((s.tMs - startMs) / 1000).toFixed(0).padStart(6)} s`, `${num(s.rssKiB ?? 0).padStart(8)}`];
+    if (p) {
+      cols.push(`${String(p.slabsHeld).padStart(4)}/${String(p.coldSlabs).padStart(2)}/${String(p.spareSlabs).padStart(2)}`,
+        `${num(kib(p.bytesTouched)).padStart(7)}`, `${num(p.slotsInUse).padStart(6)}/${num(p.highWaterSlots).padStart(6)}`,
+        `${num(s.rings.packetsHeld).padStart(6)}/${String(s.rings.bucketsHeld).padStart(3)}`,
+        `${num(kib(s.malloc.inUseBytes)).padStart(7)}/${num(kib(s.malloc.freeBytes)).padStart(5)}/${num(kib(s.malloc.mmapBytes)).padStart(5)}`,
+        `${num(s.channel.outQueuedBytes).padStart(6)}`);
+    }
+    if (g) cols.push(`${num(g.sent).padStart(10)} ${num(sumSinks(g, 0)).padStart(12)} ${num(sumSinks(g, 1)).padStart(9)} ${num(sumSinks(g, 3)).padStart(6)}`);
+    return `  ${cols.join('  ')}`;
+  };
+
   const startMs = performance.now() - spawnedAt;
-  await sender.start();
-  const sampler = setInterval(readRss, SAMPLE_MS);
-  readRss();
+  gen.cmd(`dest 127.0.0.1 ${input.tuple.localPort}`);
+  gen.cmd(`rate ${PPS}`);
+  console.log('        t   RSS KiB  slabs/cold/spare  touched KiB  slots/hw   ring pkts/bkts  malloc KiB use/free/mmap  chanQ'
+    + '        sent  delivered(all)     RTX   lost');
+  const printEvery = Math.max(1, Math.round(Math.max(10_000, (SECONDS * 1000) / 40) / SAMPLE_MS));
   const begin = performance.now();
-  for (let t = 10; t < SECONDS && !died; t += 10) {
-    await sleep(begin + t * 1000 - performance.now());
-    const got = consumers.map((c) => num(c.receiver.stats.packets)).join(' / ');
-    const mem = MODE === 'rss' && rss.length ? ` · RSS ${num(rss.at(-1).kib)} KiB` : '';
-    console.log(`  ${String(t).padStart(5)} s  sent ${num(sender.stats.packets)} (+${num(sender.stats.rtxPackets)} RTX) · received ${got}${mem}`);
+  for (let k = 0; (k * SAMPLE_MS) / 1000 <= SECONDS && !died; k++) {
+    await sleep(begin + k * SAMPLE_MS - performance.now());
+    sampling = takeSample();
+    await sampling;
+    if (k % printEvery === 0 && samples.length) console.log(row(samples.at(-1), await gen.stats()));
   }
-  await sleep(begin + SECONDS * 1000 - performance.now());
-  sender.stop();
-  clearInterval(sampler);
-  readRss();
+  gen.cmd('rate 0');
   const endMs = performance.now() - spawnedAt;
   await sleep(MODE === 'massif' ? 2000 : 600); // the last NACKs answered
-  const seqWraps = Math.floor((START_SEQ + sender.stats.packets - 1) / 0x10000);
-  const tsWraps = Math.floor((START_TS + (sender.stats.frames - 1) * TS_STEP) / 0x100000000);
+  const g = await gen.stats();
   const retransmitted = died ? 0 : (await Promise.all(consumers.map((c) => c.consumer.getStats())))
     .reduce((sum, list) => sum + (list.find((s) => s.type === 'outbound-rtp')?.packetsRetransmitted ?? 0), 0);
   const producerIn = died ? 0 : (await producer.getStats()).find((s) => s.type === 'inbound-rtp')?.packetCount ?? 0;
 
-  // Close the worker cleanly: massif writes its file when the process exits.
-  for (const c of consumers) c.receiver.close();
+  gen.close();
   if (!died) {
     const closed = new Promise((resolve) => worker.on('subprocessclose', resolve));
     worker.close();
     await Promise.race([closed, sleep(MODE === 'massif' ? 30000 : 3000)]);
   }
-  await closeAll();
 
-  // Memory curve.
+  // The memory curve: RSS samples, or massif's heap.
   let points;
   let label;
   if (MODE === 'massif') {
@@ -279,70 +286,60 @@ async function main() {
     points = parseMassif(massifOut);
     label = `${opts['pages-as-heap'] ? 'mapped pages' : 'heap'} KiB (massif: mem\\_heap\\_B + mem\\_heap\\_extra\\_B)`;
   } else {
-    points = rss;
+    points = samples.filter((s) => s.rssKiB !== null).map((s) => ({ tMs: s.tMs, kib: s.rssKiB }));
     label = 'VmRSS KiB';
   }
-  const midMs = (startMs + endMs) / 2;
-  // Massif snapshots only where memory changes, so its curve is a step function: sample it
-  // evenly over the second half. RSS samples are already even.
-  const secondHalf = MODE === 'massif' ? resample(points, midMs, endMs, 120)
-    : points.filter((p) => p.tMs >= midMs && p.tMs <= endMs + 1000);
-  const inWindow = points.filter((p) => p.tMs >= startMs && p.tMs <= endMs + 1000);
+  const settleMs = startMs + SETTLE_S * 1000;
+  const slopeFromMs = Math.max(startMs, endMs - SLOPE_S * 1000);
+  // Massif snapshots only where memory changes, so its curve is a step function: sample it evenly.
+  const even = (from, to) => (MODE === 'massif' ? resample(points, from, to, 120) : points.filter((p) => p.tMs >= from && p.tMs <= to + 1000));
+  const slopePoints = even(slopeFromMs, endMs);
+  const afterSettle = even(settleMs, endMs);
+  const settled = afterSettle[0]?.kib ?? null;
+  const maxAfter = afterSettle.reduce((m, p) => Math.max(m, p.kib), 0);
+  const growth = settled === null ? null : maxAfter - settled;
   const peak = points.reduce((m, p) => Math.max(m, p.kib), 0);
-  const final = (inWindow.at(-1) ?? points.at(-1))?.kib ?? 0;
-  const line = fitLine(secondHalf);
+  const final = (even(startMs, endMs).at(-1) ?? points.at(-1))?.kib ?? 0;
+  const line = fitLine(slopePoints);
   const slope = line?.slope ?? null;
 
-  const perConsumer = consumers.map((c) => {
-    const r = c.receiver;
-    const expected = r.highest === null ? 0 : r.highest - r.base + 1; // what the worker sent it
-    const delivered = expected - r.missing.size; // after repair
-    return {
-      name: r.name, expected, received: r.stats.packets, dropped: r.stats.dropped, nacked: r.stats.nacked,
-      repaired: r.stats.repaired, missing: r.missing.size,
-      deliveredRatio: sender.stats.packets ? delivered / sender.stats.packets : 0,
-    };
-  });
-  for (const c of perConsumer) {
-    if (c.deliveredRatio < MIN_DELIVERED) {
-      failures.push(`${c.name} has ${(c.deliveredRatio * 100).toFixed(1)}% of the ${num(sender.stats.packets)} packets sent `
-        + `(< ${MIN_DELIVERED * 100}%)`);
-    }
-  }
+  const perSink = g.sinks.map((v, i) => ({ consumer: i + 1, media: v[0], rtx: v[1], lost: v[3], nacks: v[4],
+    delivered: (v[0] - v[5]) / Math.max(1, v[0] - v[5] + v[3]) }));
+  const worstDelivered = perSink.reduce((m, s) => Math.min(m, s.delivered), 1);
+  const nacks = sumSinks(g, 4);
+  const rtx = sumSinks(g, 1);
+  if (worstDelivered < MIN_DELIVERED) failures.push(`a consumer got ${(worstDelivered * 100).toFixed(2)}% of the stream (< ${MIN_DELIVERED * 100}%)`);
+  if (nacks > 0 && rtx < 0.95 * nacks) failures.push(`${num(rtx)} RTX for ${num(nacks)} NACKs (< 95%)`);
   if (died) failures.push(`worker died: ${died}`);
-  if (slope === null) failures.push(`too few samples in the second half (${secondHalf.length}) for a slope`);
+  if (growth === null) failures.push('no sample after the settle time');
+  else if (growth > MAX_GROWTH) failures.push(`memory grew ${growth.toFixed(0)} KiB after the settle time (> ${MAX_GROWTH} KiB)`);
+  if (slope === null) failures.push(`too few samples (${slopePoints.length}) for a slope`);
   else if (slope > MAX_SLOPE) failures.push(`memory slope ${slope.toFixed(1)} KiB/min > ${MAX_SLOPE} KiB/min`);
 
+  const seqWraps = Math.floor((START_SEQ + g.sent - 1) / 0x10000);
+  const tsWraps = Math.floor((START_TS + (Math.ceil(g.sent / PER_FRAME) - 1) * TS_STEP) / 0x100000000);
   const result = {
-    mode: MODE, pagesAsHeap: opts['pages-as-heap'], worker: realWorker, seconds: SECONDS, pps: PPS, fps,
-    consumers: CONSUMERS, loss: LOSS,
-    startSeq: START_SEQ, startTs: START_TS, tsStepPerFrame: TS_STEP, seqWraps, tsWraps,
-    sent: { packets: sender.stats.packets, frames: sender.stats.frames, keyframes: sender.stats.keyframes,
-      rtx: sender.stats.rtxPackets, pliFir: sender.stats.pli },
-    producerPacketsIn: producerIn, workerPacketsRetransmitted: retransmitted, perConsumer,
-    memory: { metric: MODE === 'massif' ? 'heapKiB' : 'rssKiB', samples: points.length, secondHalfSamples: secondHalf.length,
-      peakKiB: +peak.toFixed(1), finalKiB: +final.toFixed(1), slopeKiBPerMin: slope === null ? null : +slope.toFixed(2),
-      maxSlopeKiBPerMin: MAX_SLOPE },
-    png: null, failures, ok: failures.length === 0,
+    mode: MODE, pagesAsHeap: opts['pages-as-heap'], worker: realWorker, seconds: SECONDS, pps: PPS, consumers: CONSUMERS,
+    nack: NACK, startSeq: START_SEQ, startTs: START_TS, tsStepPerFrame: TS_STEP, seqWraps, tsWraps,
+    sent: g.sent, producerPacketsIn: producerIn, delivered: sumSinks(g, 0), rtx, nacks, lost: sumSinks(g, 3),
+    worstDelivered, workerPacketsRetransmitted: retransmitted,
+    memory: { metric: MODE === 'massif' ? 'heapKiB' : 'rssKiB', peakKiB: peak, finalKiB: final, settleS: SETTLE_S,
+      settledKiB: settled, maxAfterSettleKiB: maxAfter, growthKiB: growth, maxGrowthKiB: MAX_GROWTH, slopeSeconds: SLOPE_S,
+      slopeKiBPerMin: slope === null ? null : +slope.toFixed(2), maxSlopeKiBPerMin: MAX_SLOPE },
+    samples, png: null, failures, ok: failures.length === 0,
   };
-  if (plot(points, { startMs, midMs, endMs }, line, label, path.join(OUT, `soak-${MODE}.dat`))) result.png = PNG;
+  if (plot(points, { startMs, midMs: slopeFromMs, endMs }, line, label, path.join(OUT, `soak-${MODE}.dat`))) result.png = PNG;
 
   const metric = MODE === 'rss' ? 'RSS' : opts['pages-as-heap'] ? 'pages' : 'heap';
   console.log('');
-  console.log(`  sent          ${num(sender.stats.packets)} packets in ${num(sender.stats.frames)} frames `
-    + `(${sender.stats.keyframes} keyframes), ${num(sender.stats.rtxPackets)} RTX to the worker's NACKs; `
-    + `worker got ${num(producerIn)}`);
-  console.log(`  wraps         ${seqWraps} seq (16-bit) and ${tsWraps} timestamp (32-bit) wraps crossed at the producer`);
-  console.log('  consumer   expected   received  dropped   NACKed  repaired  missing  delivered');
-  for (const c of perConsumer) {
-    console.log(`  ${c.name.padEnd(8)} ${num(c.expected).padStart(10)} ${num(c.received).padStart(10)} ${num(c.dropped).padStart(8)} `
-      + `${num(c.nacked).padStart(8)} ${num(c.repaired).padStart(9)} ${num(c.missing).padStart(8)} `
-      + `${(c.deliveredRatio * 100).toFixed(2).padStart(9)}%`);
-  }
-  console.log(`  worker        packetsRetransmitted ${num(retransmitted)} (all consumers)`);
-  console.log(`  ${metric.padEnd(13)} peak ${num(peak.toFixed(0))} KiB · final ${num(final.toFixed(0))} KiB · `
-    + `slope ${slope === null ? '-' : slope.toFixed(1)} KiB/min over the second half (${secondHalf.length} samples; `
-    + `limit ${MAX_SLOPE})`);
+  console.log(`  stream        ${num(g.sent)} packets sent, ${num(producerIn)} received by the worker; ${seqWraps} seq and `
+    + `${tsWraps} timestamp wraps crossed`);
+  console.log(`  consumers     ${num(sumSinks(g, 0))} media packets delivered to ${CONSUMERS}, ${num(sumSinks(g, 3))} lost by gap `
+    + `(worst consumer ${(worstDelivered * 100).toFixed(3)}%); ${num(nacks)} NACKs, ${num(rtx)} RTX received, `
+    + `${num(retransmitted)} retransmitted (worker)`);
+  console.log(`  ${metric.padEnd(13)} peak ${num(peak.toFixed(0))} KiB · final ${num(final.toFixed(0))} KiB · at ${SETTLE_S} s `
+    + `${settled === null ? '-' : num(settled.toFixed(0))} KiB, highest after it +${growth === null ? '-' : growth.toFixed(0)} KiB `
+    + `(limit ${MAX_GROWTH}) · slope ${slope === null ? '-' : slope.toFixed(2)} KiB/min over the last ${SLOPE_S} s (limit ${MAX_SLOPE})`);
   if (result.png) console.log(`  plot          ${PNG}`);
   if (opts.json) {
     fs.writeFileSync(opts.json, `${JSON.stringify(result, null, 2)}\n`);
@@ -361,7 +358,6 @@ try {
   code = await main();
 } catch (error) {
   console.error(`FAIL: ${error.stack ?? error}`);
-  await closeAll().catch(() => {});
   code = 1;
 }
 process.exit(code);

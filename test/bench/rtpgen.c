@@ -13,6 +13,10 @@
 //
 //   rtpgen [--recv M] [--dest IP:PORT] [--rate PPS] [--nack FRAC] [--size 1100]
 //          [--ppf 5] [--key-every 30] [--ssrc N] [--pt 96] [--sink-pt PT --sink-rtx-pt PT]
+//          [--seq 65000] [--ts 0xfff00000] [--ts-step 3000]
+//
+// The stream starts at --seq / --ts (defaults: the seq wraps ~535 packets in,
+// the timestamp ~350 frames in) and steps the timestamp by --ts-step per frame.
 //
 // First stdout line: {"ports":[...]} (the receive sockets, bound on 127.0.0.1).
 // stdin takes one command per line: "dest IP PORT", "rate PPS", "nack FRAC",
@@ -68,6 +72,7 @@ static uint32_t ssrc = 0x5eed0001;
 static int sinkPt = -1, sinkRtxPt = -1; // what the sinks expect; -1: any
 static uint16_t seq = 65000;            // wraps early in every run
 static uint32_t ts = 0xfff00000;
+static uint32_t tsStep = 3000;
 static uint16_t pictureId;
 static uint64_t frame, packetInFrame, sent, sendErrors, plis, rtcpIn;
 static int keyRequested = 1;
@@ -161,7 +166,7 @@ static int BuildPacket(uint8_t* buf) {
   if (last) {
     packetInFrame = 0;
     frame++;
-    ts += 3000;
+    ts += tsStep;
     pictureId = (uint16_t)((pictureId + 1) & 0x7fff);
     if (key)
       keyRequested = 0;
@@ -442,6 +447,12 @@ int main(int argc, char** argv) {
       sinkPt = atoi(v);
     else if (!strcmp(k, "--sink-rtx-pt"))
       sinkRtxPt = atoi(v);
+    else if (!strcmp(k, "--seq"))
+      seq = (uint16_t)strtoul(v, NULL, 0);
+    else if (!strcmp(k, "--ts"))
+      ts = (uint32_t)strtoul(v, NULL, 0);
+    else if (!strcmp(k, "--ts-step"))
+      tsStep = (uint32_t)strtoul(v, NULL, 0);
     else {
       fprintf(stderr, "rtpgen: unknown option %s\n", k);
       return 2;

@@ -1,7 +1,9 @@
 #include "sluice/router/MemoryReport.hpp"
 
-#include <cstdio>
+#include <malloc.h>
 #include <unistd.h>
+
+#include <cstdio>
 
 #include "sluice/store/PacketPool.hpp"
 #include "sluice/store/RetransmissionRing.hpp"
@@ -34,6 +36,10 @@ MemoryFigures MemoryReport::Collect() const {
   f.slabsReturned = pool.slabsReturned;
   f.dropsAtCap = pool.dropsAtCap;
   f.poolByteCap = pool.byteCap;
+  f.coldSlabs = pool.coldSlabs;
+  f.slabsCooled = pool.slabsCooled;
+  f.poolBytesTouched = pool.bytesTouched;
+  f.slabsMapped = pool.slabsMapped;
   const auto& rings = store::RetransmissionRing::ThreadTotals();
   f.rings = rings.rings;
   f.ringPacketsHeld = rings.packetsHeld;
@@ -49,6 +55,12 @@ MemoryFigures MemoryReport::Collect() const {
   f.rejectedFrames = counters.rejectedFrames;
   f.errorResponses = counters.errorResponses;
   f.rssBytes = ReadRssBytes();
+  const struct mallinfo2 m = mallinfo2();
+  f.mallocArenaBytes = m.arena;
+  f.mallocInUseBytes = m.uordblks;
+  f.mallocFreeBytes = m.fordblks;
+  f.mallocMmapBytes = m.hblkhd;
+  f.mallocReleasableBytes = m.keepcost;
   return f;
 }
 
@@ -57,31 +69,37 @@ MemoryReport::Build(flatbuffers::FlatBufferBuilder& b) const {
   const MemoryFigures f = Collect();
   const auto pool = FBS::Worker::CreatePacketPoolDump(
       b, f.slotSize, f.slotsInUse, f.slotsCapacity, f.slabsHeld, f.spareSlabs, f.poolBytesHeld,
-      f.highWaterSlots, f.slabsReturned, f.dropsAtCap, f.poolByteCap);
+      f.highWaterSlots, f.slabsReturned, f.dropsAtCap, f.poolByteCap, f.coldSlabs, f.slabsCooled,
+      f.poolBytesTouched, f.slabsMapped);
   const auto rings = FBS::Worker::CreateRetransmissionRingsDump(
       b, f.rings, f.ringPacketsHeld, f.ringBucketsHeld, f.ringReleasedByTimer);
   const auto channel = FBS::Worker::CreateChannelDump(
       b, f.outQueuedBytes, f.outHighWaterBytes, f.outLimitBytes, f.droppedNotifications,
       f.droppedLogs, f.rejectedFrames, f.errorResponses);
-  return FBS::Worker::CreateMemoryDump(b, pool, rings, channel, f.rssBytes);
+  const auto malloc =
+      FBS::Worker::CreateMallocDump(b, f.mallocArenaBytes, f.mallocInUseBytes, f.mallocFreeBytes,
+                                    f.mallocMmapBytes, f.mallocReleasableBytes);
+  return FBS::Worker::CreateMemoryDump(b, pool, rings, channel, f.rssBytes, malloc);
 }
 
 std::string MemoryReport::Summary(const MemoryFigures& f) {
   char line[512];
   std::snprintf(line, sizeof(line),
-                "memory: rss=%llu pool{slots=%llu/%llu slabs=%llu bytes=%llu hw=%llu "
+                "memory: rss=%llu malloc{inUse=%llu free=%llu mmap=%llu} pool{slots=%llu/%llu "
+                "slabs=%llu cold=%llu touched=%llu hw=%llu "
                 "returned=%llu drops=%llu} rings{n=%llu packets=%llu buckets=%llu} "
                 "channel{queued=%llu hw=%llu droppedNotifications=%llu droppedLogs=%llu "
                 "rejected=%llu}",
-                (unsigned long long)f.rssBytes, (unsigned long long)f.slotsInUse,
-                (unsigned long long)f.slotsCapacity, (unsigned long long)f.slabsHeld,
-                (unsigned long long)f.poolBytesHeld, (unsigned long long)f.highWaterSlots,
+                (unsigned long long)f.rssBytes, (unsigned long long)f.mallocInUseBytes,
+                (unsigned long long)f.mallocFreeBytes, (unsigned long long)f.mallocMmapBytes,
+                (unsigned long long)f.slotsInUse, (unsigned long long)f.slotsCapacity,
+                (unsigned long long)f.slabsHeld, (unsigned long long)f.coldSlabs,
+                (unsigned long long)f.poolBytesTouched, (unsigned long long)f.highWaterSlots,
                 (unsigned long long)f.slabsReturned, (unsigned long long)f.dropsAtCap,
                 (unsigned long long)f.rings, (unsigned long long)f.ringPacketsHeld,
                 (unsigned long long)f.ringBucketsHeld, (unsigned long long)f.outQueuedBytes,
-                (unsigned long long)f.outHighWaterBytes,
-                (unsigned long long)f.droppedNotifications, (unsigned long long)f.droppedLogs,
-                (unsigned long long)f.rejectedFrames);
+                (unsigned long long)f.outHighWaterBytes, (unsigned long long)f.droppedNotifications,
+                (unsigned long long)f.droppedLogs, (unsigned long long)f.rejectedFrames);
   return line;
 }
 

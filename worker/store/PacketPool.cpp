@@ -37,11 +37,17 @@ PacketRef PacketPool::Allocate() {
     index = lists_[__builtin_ctzll(partialMask_)].head;
     Unlink(index);
   } else if (lists_[kSlotsPerSlab].head != kNone) {
-    // Most recently emptied slab, so the oldest empty ones age towards Tick.
+    // Most recently emptied slab (warm: its pages are still resident), so the
+    // oldest empty ones age towards Tick and cold ones are taken last.
     index = lists_[kSlotsPerSlab].head;
     Unlink(index);
     --emptySlabs_;
-    slabs_[index].emptySinceMs = kUnstamped;
+    Slab& slab = slabs_[index];
+    slab.emptySinceMs = kUnstamped;
+    if (slab.cold) {
+      slab.cold = false;
+      --coldSlabs_;
+    }
   } else {
     index = MapSlab();
     if (index == kNone) {
@@ -51,8 +57,7 @@ PacketRef PacketPool::Allocate() {
   }
 
   Slab& slab = slabs_[index];
-  detail::Slot* slot = slab.freeHead;
-  slab.freeHead = slot->nextFree;
+  detail::Slot* slot = TakeSlot(slab, index);
   --slab.freeCount;
   if (slab.freeCount > 0)
     PushFront(index);
@@ -65,6 +70,22 @@ PacketRef PacketPool::Allocate() {
   if (++slotsInUse_ > highWaterSlots_)
     highWaterSlots_ = slotsInUse_;
   return PacketRef(slot);
+}
+
+detail::Slot* PacketPool::TakeSlot(Slab& slab, uint32_t index) {
+  // A freed slot first: its page is resident already. Only when there is none
+  // is the next never-used slot carved (its first write faults the page in).
+  if (slab.freeHead != nullptr) {
+    detail::Slot* slot = slab.freeHead;
+    slab.freeHead = slot->nextFree;
+    return slot;
+  }
+  assert(slab.carved < kSlotsPerSlab);
+  detail::Slot* slot = slab.base + slab.carved++;
+  slot->pool = this;
+  slot->slab = index;
+  slot->generation = 0;
+  return slot;
 }
 
 void PacketPool::ReleaseSlot(detail::Slot* slot) {
@@ -96,13 +117,34 @@ void PacketPool::Tick(uint64_t nowMs) {
        i = slabs_[i].next)
     slabs_[i].emptySinceMs = nowMs;
 
-  // The tail is the slab empty for longest; stamps grow towards the front.
-  while (emptySlabs_ > config_.spareSlabs && empty.tail != kNone) {
-    const uint64_t since = slabs_[empty.tail].emptySinceMs;
-    if (nowMs < since || nowMs - since < config_.holdMs)
+  // The tail is the slab empty for longest; stamps grow towards the front
+  // (slabs are pushed and taken at the front), so the walk stops at the first
+  // one still inside its hold time.
+  for (uint32_t i = empty.tail; i != kNone;) {
+    const uint32_t prev = slabs_[i].prev;
+    const uint64_t since = slabs_[i].emptySinceMs;
+    if (since == kUnstamped || nowMs < since || nowMs - since < config_.holdMs)
       break;
-    UnmapSlab(empty.tail);
+    if (emptySlabs_ > config_.spareSlabs)
+      UnmapSlab(i);
+    else if (!slabs_[i].cold)
+      CoolSlab(i);
+    i = prev;
   }
+}
+
+void PacketPool::CoolSlab(uint32_t index) {
+  Slab& slab = slabs_[index];
+  assert(slab.freeCount == kSlotsPerSlab && !slab.cold);
+  // Private anonymous pages read back as zero after DONTNEED: every slot is
+  // uninitialised again, so nothing is carved.
+  if (madvise(slab.base, kSlabBytes, MADV_DONTNEED) != 0)
+    return; // kept warm; tried again next Tick
+  slab.freeHead = nullptr;
+  slab.carved = 0;
+  slab.cold = true;
+  ++coldSlabs_;
+  ++slabsCooled_;
 }
 
 uint32_t PacketPool::MapSlab() {
@@ -125,17 +167,8 @@ uint32_t PacketPool::MapSlab() {
   slab = Slab();
   slab.base = static_cast<detail::Slot*>(mem);
   slab.freeCount = kSlotsPerSlab;
-  // Fresh anonymous pages are zero; only the fields we rely on are set. The
-  // free list runs in address order so a lightly used slab touches few pages.
-  for (uint32_t i = 0; i < kSlotsPerSlab; ++i) {
-    detail::Slot* slot = slab.base + i;
-    slot->pool = this;
-    slot->slab = index;
-    slot->refs = 0;
-    slot->generation = 0;
-    slot->nextFree = (i + 1 < kSlotsPerSlab) ? slot + 1 : nullptr;
-  }
-  slab.freeHead = slab.base;
+  // Nothing is written here: slots are carved in address order on first use
+  // (TakeSlot), so a lightly used slab touches few pages.
   ++slabsHeld_;
   ++slabsMapped_;
   return index;
@@ -146,6 +179,8 @@ void PacketPool::UnmapSlab(uint32_t index) {
   assert(slab.freeCount == kSlotsPerSlab);
   Unlink(index);
   munmap(slab.base, kSlabBytes);
+  if (slab.cold)
+    --coldSlabs_;
   slab = Slab();
   slab.next = freeDescriptor_;
   freeDescriptor_ = index;
@@ -196,6 +231,13 @@ PacketPool::Stats PacketPool::GetStats() const {
   s.slabsMapped = slabsMapped_;
   s.dropsAtCap = dropsAtCap_;
   s.byteCap = uint64_t{maxSlabs_} * kSlabBytes;
+  s.coldSlabs = coldSlabs_;
+  s.slabsCooled = slabsCooled_;
+  constexpr uint64_t kPage = 4096;
+  for (const Slab& slab : slabs_) {
+    if (slab.base != nullptr)
+      s.bytesTouched += (uint64_t{slab.carved} * kSlotStride + kPage - 1) / kPage * kPage;
+  }
   return s;
 }
 

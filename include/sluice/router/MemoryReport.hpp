@@ -23,6 +23,10 @@ struct MemoryFigures {
   uint64_t slabsReturned{0};
   uint64_t dropsAtCap{0};
   uint64_t poolByteCap{0};
+  uint64_t coldSlabs{0};
+  uint64_t slabsCooled{0};
+  uint64_t poolBytesTouched{0};
+  uint64_t slabsMapped{0};
   // Retransmission rings.
   uint64_t rings{0};
   uint64_t ringPacketsHeld{0};
@@ -38,6 +42,12 @@ struct MemoryFigures {
   uint64_t errorResponses{0};
   // Process.
   uint64_t rssBytes{0};
+  // glibc malloc (mallinfo2).
+  uint64_t mallocArenaBytes{0};
+  uint64_t mallocInUseBytes{0};
+  uint64_t mallocFreeBytes{0};
+  uint64_t mallocMmapBytes{0};
+  uint64_t mallocReleasableBytes{0};
 };
 
 class MemoryReport {

@@ -16,11 +16,22 @@
 //    Allocate returns an empty handle and counts a drop.
 //  - Allocation prefers the fullest partially used slab (ties: most recently
 //    touched), so under falling demand whole slabs drain and become empty.
-//  - Empty slabs beyond Config::spareSlabs are unmapped by Tick() once they
-//    have been empty for at least Config::holdMs (measured from the first
-//    Tick that saw them empty, so never early, at most one tick period late).
+//  - Pages are touched only when needed: a slab's slots are carved one at a
+//    time on first use (a fresh mmap is not written), a slab reuses its freed
+//    slots (LIFO, so the most recently touched) before carving another, and an
+//    empty slab that is still warm is preferred to a cold or new one. Resident
+//    bytes therefore follow the slots ever in use at once, not the mapping.
+//  - Every empty slab is released once it has been empty for Config::holdMs
+//    (measured from the first Tick that saw it empty, so never early, at most
+//    one tick period late): beyond Config::spareSlabs it is unmapped; a spare
+//    keeps its mapping but its pages go back to the OS (madvise DONTNEED) and
+//    it turns cold (nothing carved). A spare that is not needed for a while
+//    therefore holds no RSS, and the next burst reuses its mapping with no
+//    mmap. Steady load cannot ratchet RSS up: what a burst touched is given
+//    back within holdMs of the burst.
 //  - After warm-up, Allocate and the last release touch only free lists: no
-//    malloc, no syscall. mmap/munmap happen only when the slab count changes.
+//    malloc, no syscall. mmap/munmap/madvise happen only when the slab count
+//    or the set of spare slabs changes, from Tick.
 //
 // Threading: a pool and all handles to its slots belong to one thread (the
 // worker is one libuv loop). Refcounts are plain integers.
@@ -222,13 +233,18 @@ public:
     uint64_t slotsInUse = 0;
     uint64_t slotsCapacity = 0; // slots in mapped slabs
     uint64_t slabsHeld = 0;     // mapped slabs
-    uint64_t spareSlabs = 0;    // mapped slabs with no slot in use
+    uint64_t spareSlabs = 0;    // mapped slabs with no slot in use (warm or cold)
     uint64_t bytesHeld = 0;     // slabsHeld * kSlabBytes
     uint64_t highWaterSlots = 0;
     uint64_t slabsReturned = 0; // munmap'ed since construction
     uint64_t slabsMapped = 0;   // mmap'ed since construction
     uint64_t dropsAtCap = 0;    // Allocate calls refused by the byte cap
     uint64_t byteCap = 0;       // effective cap (whole slabs)
+    uint64_t coldSlabs = 0;     // spare slabs whose pages went back to the OS
+    uint64_t slabsCooled = 0;   // times a spare slab's pages went back (madvise)
+    // Bytes of slab pages that slots were carved on (an upper bound on the
+    // pool's resident set: a page counts once any slot on it was used).
+    uint64_t bytesTouched = 0;
   };
 
   explicit PacketPool(const Config& config = Config());
@@ -241,8 +257,9 @@ public:
   // byte cap (or the OS) refuses another slab.
   PacketRef Allocate();
 
-  // Returns slabs that have been empty for holdMs, keeping spareSlabs. Call
-  // from a periodic timer; cost is O(slabs that became empty or are returned).
+  // Releases slabs that have been empty for holdMs: unmaps those beyond
+  // spareSlabs and returns the spares' pages. Call from a periodic timer; cost
+  // is O(empty slabs).
   void Tick(uint64_t nowMs);
 
   Stats GetStats() const;
@@ -260,11 +277,13 @@ private:
   static constexpr uint64_t kUnstamped = UINT64_MAX;
 
   struct Slab {
-    detail::Slot* base = nullptr; // nullptr: descriptor unused
-    detail::Slot* freeHead = nullptr;
+    detail::Slot* base = nullptr;     // nullptr: descriptor unused
+    detail::Slot* freeHead = nullptr; // freed slots (carved, so touched)
     uint64_t emptySinceMs = kUnstamped;
-    uint32_t freeCount = 0;
-    uint32_t prev = kNone; // links within the list for its freeCount
+    uint32_t freeCount = 0; // freed + never carved
+    uint32_t carved = 0;    // slots [0, carved) have been initialised
+    bool cold = false;      // empty, pages returned with madvise
+    uint32_t prev = kNone;  // links within the list for its freeCount
     uint32_t next = kNone;
   };
   // Doubly linked list of slab descriptor indices.
@@ -276,6 +295,8 @@ private:
   void ReleaseSlot(detail::Slot* slot);
   uint32_t MapSlab();
   void UnmapSlab(uint32_t index);
+  void CoolSlab(uint32_t index);
+  detail::Slot* TakeSlot(Slab& slab, uint32_t index);
   void Unlink(uint32_t index);
   void PushFront(uint32_t index);
   SlabList& ListFor(uint32_t freeCount) { return lists_[freeCount]; }
@@ -298,6 +319,8 @@ private:
   uint64_t slabsReturned_ = 0;
   uint64_t slabsMapped_ = 0;
   uint64_t dropsAtCap_ = 0;
+  uint64_t coldSlabs_ = 0;
+  uint64_t slabsCooled_ = 0;
 };
 
 } // namespace sluice::store

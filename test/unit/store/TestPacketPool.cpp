@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/mman.h>
+
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -27,6 +29,19 @@ PacketPool::Config SmallConfig(uint64_t slabs, uint32_t spare = 0, uint64_t hold
 bool InSlab(const PacketRef& ref, const uint8_t* slabFirstData) {
   const uint8_t* p = ref.Data();
   return p >= slabFirstData && p < slabFirstData + PacketPool::kSlabBytes;
+}
+
+// Pages of one slab resident in memory (mincore), given the data pointer of
+// the slab's first slot.
+size_t ResidentPages(const uint8_t* slabFirstData) {
+  constexpr size_t kPage = 4096;
+  uint8_t* base = const_cast<uint8_t*>(slabFirstData) - 64; // the slot header
+  unsigned char vec[PacketPool::kSlabBytes / kPage];
+  REQUIRE(mincore(base, PacketPool::kSlabBytes, vec) == 0);
+  size_t n = 0;
+  for (unsigned char v : vec)
+    n += v & 1;
+  return n;
 }
 
 uint64_t RssBytes() {
@@ -172,6 +187,8 @@ TEST_CASE("empty slabs go back to the OS after the hold time, keeping the spares
   auto s = pool.GetStats();
   REQUIRE(s.slabsHeld == 1);
   REQUIRE(s.spareSlabs == 1);
+  REQUIRE(s.coldSlabs == 1); // the spare keeps its mapping, not its pages
+  REQUIRE(s.bytesTouched == 0);
   REQUIRE(s.slabsReturned == 4);
   REQUIRE(s.bytesHeld == PacketPool::kSlabBytes);
   REQUIRE(s.slotsCapacity == 64);
@@ -193,6 +210,97 @@ TEST_CASE("empty slabs go back to the OS after the hold time, keeping the spares
   pool.Tick(21'500);
   REQUIRE(pool.GetStats().slabsHeld == 1);
   REQUIRE(pool.GetStats().slabsReturned == 5);
+  REQUIRE(pool.GetStats().coldSlabs == 1);
+}
+
+TEST_CASE("a fresh slab touches only the pages of the slots in use", "[store][pool][pages]") {
+  PacketPool pool(SmallConfig(4));
+  std::vector<PacketRef> held;
+  auto fill = [&] {
+    held.push_back(pool.Allocate());
+    std::memset(held.back().MutableData(), 0x5a, PacketPool::kSlotBytes);
+  };
+  fill();
+  const uint8_t* base = held.front().Data();
+  // One slot (1,664 bytes) written: one page of the slab's 26.
+  REQUIRE(ResidentPages(base) == 1);
+  for (int i = 1; i < 5; ++i)
+    fill();
+  // Five slots of 1,664 bytes span 8,320 bytes: three pages.
+  REQUIRE(ResidentPages(base) == 3);
+  REQUIRE(pool.GetStats().bytesTouched == 3 * 4096);
+  // Freed slots are reused (most recent first) before another is carved.
+  const uint8_t* last = held.back().Data();
+  held.pop_back();
+  held.push_back(pool.Allocate());
+  REQUIRE(held.back().Data() == last);
+  REQUIRE(pool.GetStats().bytesTouched == 3 * 4096);
+}
+
+TEST_CASE("a spare slab not needed for the hold time gives its pages back and keeps its mapping",
+          "[store][pool][pages]") {
+  PacketPool pool(SmallConfig(8, /*spare=*/2, /*holdMs=*/1000));
+  std::vector<PacketRef> held;
+  for (int i = 0; i < 2 * 64; ++i) {
+    held.push_back(pool.Allocate());
+    std::memset(held.back().MutableData(), 0xab, PacketPool::kSlotBytes);
+  }
+  const uint8_t* a = held.front().Data();
+  const uint8_t* b = held.back().Data() - 63 * PacketPool::kSlotStride;
+  REQUIRE(ResidentPages(a) == 26);
+  REQUIRE(ResidentPages(b) == 26);
+  held.clear();
+  pool.Tick(0);
+  pool.Tick(999);
+  REQUIRE(ResidentPages(a) == 26); // within the hold time: warm, resident
+  REQUIRE(pool.GetStats().coldSlabs == 0);
+  pool.Tick(1000);
+  auto s = pool.GetStats();
+  REQUIRE(s.slabsHeld == 2); // both are spares: mapped...
+  REQUIRE(s.coldSlabs == 2); // ...but cold
+  REQUIRE(s.slabsCooled == 2);
+  REQUIRE(s.bytesTouched == 0);
+  REQUIRE(ResidentPages(a) == 0);
+  REQUIRE(ResidentPages(b) == 0);
+
+  // The next burst reuses the mappings (no mmap) and touches pages again
+  // only as slots are carved; the bytes read back as zero, not stale data.
+  held.push_back(pool.Allocate());
+  REQUIRE(pool.GetStats().slabsMapped == 2);
+  REQUIRE(pool.GetStats().coldSlabs == 1);
+  REQUIRE(held.back().Data()[100] == 0);
+  REQUIRE(held.back().Length() == 0);
+
+  // Cold again later; a later Tick does not cool it twice.
+  held.clear();
+  pool.Tick(5000);
+  pool.Tick(6000);
+  pool.Tick(9000);
+  REQUIRE(pool.GetStats().coldSlabs == 2);
+  REQUIRE(pool.GetStats().slabsCooled == 3);
+}
+
+TEST_CASE("a warm empty slab is taken before a cold one", "[store][pool][pages]") {
+  PacketPool pool(SmallConfig(8, /*spare=*/2, /*holdMs=*/1000));
+  std::vector<PacketRef> held;
+  for (int i = 0; i < 64; ++i)
+    held.push_back(pool.Allocate());
+  const uint8_t* coldBase = held.front().Data();
+  held.clear();
+  pool.Tick(0);
+  pool.Tick(1000); // cold now
+  for (int i = 0; i < 64; ++i)
+    held.push_back(pool.Allocate()); // takes the cold one back
+  REQUIRE(InSlab(held.front(), coldBase));
+  PacketRef other = pool.Allocate(); // a second slab
+  const uint8_t* warmBase = other.Data();
+  REQUIRE_FALSE(InSlab(other, coldBase));
+  held.clear();
+  pool.Tick(2000);
+  pool.Tick(3000); // the first slab empty since 2000: cold; the second in use
+  other.Reset();   // the second empties now: warm
+  PacketRef next = pool.Allocate();
+  REQUIRE(InSlab(next, warmBase));
 }
 
 TEST_CASE("a slab reused during its hold time is not returned", "[store][pool]") {

@@ -1,0 +1,57 @@
+// The load shared by scripts/bench.mjs and scripts/soak.mjs: test/bench/rtpgen (a C
+// generator and N receivers that count, detect gaps and NACK) against one VP8 producer on a
+// comedia PlainTransport and N PlainTransport consumers that send to rtpgen's receive sockets.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const BUILD_DIR = process.env.SLUICE_BENCH_BUILD ?? path.join(root, 'build');
+export const RTPGEN = path.join(BUILD_DIR, 'test/bench/rtpgen');
+export const SSRC = 0x5eed0001;
+// What the consumers send: the Node library gives VP8 and its RTX these payload types in the
+// router's capabilities (checked when consuming).
+export const CONSUMER_PT = 100;
+export const CONSUMER_RTX_PT = 101;
+export const VP8_ROUTER_CODECS = [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }];
+
+// rtpgen under control: one command per stdin line, one JSON line per answer. `args` are extra
+// rtpgen options (e.g. ['--seq', '65000']).
+export class RtpGen {
+  constructor({ recv, nack, args = [] }) {
+    this.proc = spawn(RTPGEN, ['--recv', String(recv), '--nack', String(nack), '--ssrc', String(SSRC),
+      '--sink-pt', String(CONSUMER_PT), '--sink-rtx-pt', String(CONSUMER_RTX_PT), ...args],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.waiters = [];
+    readline.createInterface({ input: this.proc.stdout }).on('line', (l) => this.waiters.shift()?.(JSON.parse(l)));
+    this.ports = new Promise((r) => this.waiters.push((j) => { this.portList = j.ports; r(j.ports); }));
+  }
+
+  cmd(line) { this.proc.stdin.write(`${line}\n`); }
+  stats() { return new Promise((r) => { this.waiters.push(r); this.cmd('stats'); }); }
+  close() { this.cmd('quit'); this.proc.stdin.end(); }
+}
+
+// The VP8 producer rtpgen sends to (comedia: the first packet fixes the remote address).
+export async function produceRtpgenVp8(router) {
+  const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
+  const producer = await transport.produce({ kind: 'video', rtpParameters: {
+    codecs: [
+      { mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] },
+      { mimeType: 'video/rtx', payloadType: 97, clockRate: 90000, parameters: { apt: 96 } },
+    ],
+    encodings: [{ ssrc: SSRC, rtx: { ssrc: SSRC + 1 } }],
+  } });
+  return { transport, producer };
+}
+
+// One PlainTransport consumer sending to an rtpgen receive port.
+export async function consumeToPort(router, producer, port) {
+  const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+  await transport.connect({ ip: '127.0.0.1', port });
+  const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+  if (consumer.rtpParameters.codecs[0].payloadType !== CONSUMER_PT || consumer.rtpParameters.codecs[1]?.payloadType !== CONSUMER_RTX_PT)
+    throw new Error(`consumer payload types ${consumer.rtpParameters.codecs.map((x) => x.payloadType)}, expected ${CONSUMER_PT}, ${CONSUMER_RTX_PT}`);
+  return { transport, consumer };
+}
