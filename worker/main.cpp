@@ -69,7 +69,7 @@ struct Process {
     c.loop = loop;
     c.registry = &registry;
     c.writer = &writer;
-    c.rtcMinPort = options.rtcMinPort;
+    c.rtcMinPort = options.FirstRtcPort();
     c.rtcMaxPort = options.rtcMaxPort;
     c.videoRing = {static_cast<double>(s.ringVideoK), static_cast<uint32_t>(s.ringVideoMarginMs),
                    static_cast<uint32_t>(s.ringVideoFloorMs),
