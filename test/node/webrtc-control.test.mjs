@@ -146,6 +146,48 @@ describe('WebRtcTransport parameters', () => {
   });
 });
 
+describe('listen infos and the enableUdp/enableTcp defaults', () => {
+  test('a TCP-only listenInfos works with the library defaults (enableUdp true, enableTcp false)', async () => {
+    const t = await router.createWebRtcTransport({ listenInfos: [{ protocol: 'tcp', ip: '127.0.0.1' }] });
+    assert.deepEqual(t.iceCandidates.map((c) => [c.protocol, c.tcpType]), [['tcp', 'passive']]);
+    // The candidate is real: ICE completes on it.
+    const peer = await tcpPeer(candidate(t, 'tcp').port);
+    const ok = await peer.stunAnswer(bindingRequest({ ...creds(t), useCandidate: true }));
+    assert.equal(ok.cls, 'success');
+    await waitUntil(() => t.iceState === 'completed', 'completed over TCP');
+    assert.equal(t.iceSelectedTuple.protocol, 'tcp');
+    t.close();
+  });
+
+  test('every own listen info is a candidate, whatever enableUdp/enableTcp say', async () => {
+    const infos = [{ protocol: 'udp', ip: '127.0.0.1' }, { protocol: 'tcp', ip: '127.0.0.1' }];
+    const defaults = await router.createWebRtcTransport({ listenInfos: infos });
+    assert.deepEqual(defaults.iceCandidates.map((c) => c.protocol), ['udp', 'tcp']);
+    const udpOff = await router.createWebRtcTransport({ listenInfos: [infos[0]], enableUdp: false, enableTcp: true });
+    assert.deepEqual(udpOff.iceCandidates.map((c) => c.protocol), ['udp']);
+    defaults.close();
+    udpOff.close();
+    // listenIps: the library applies the flags itself; none left is an error.
+    await assert.rejects(router.createWebRtcTransport({ listenIps: ['127.0.0.1'], enableUdp: false, enableTcp: false }),
+      (e) => e.constructor === TypeError && /no ICE candidates/.test(e.message));
+  });
+
+  test('on a WebRtcServer the flags select among its listen infos; none left is an error', async () => {
+    const tcpServer = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'tcp', ip: '127.0.0.1' }] });
+    const t = await router.createWebRtcTransport({ webRtcServer: tcpServer });
+    assert.deepEqual(t.iceCandidates.map((c) => c.protocol), ['tcp']);
+    await assert.rejects(router.createWebRtcTransport({ webRtcServer: tcpServer, enableTcp: false }),
+      /no ICE candidates/);
+    const both = await worker.createWebRtcServer({
+      listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }, { protocol: 'tcp', ip: '127.0.0.1' }],
+    });
+    const udpOnly = await router.createWebRtcTransport({ webRtcServer: both, enableTcp: false });
+    assert.deepEqual(udpOnly.iceCandidates.map((c) => c.protocol), ['udp']);
+    tcpServer.close();
+    both.close();
+  });
+});
+
 describe('ICE-lite over UDP', () => {
   test('STUN checks: 400, 401, 487, success with XOR-MAPPED-ADDRESS; states and selected tuple', async () => {
     const t = await router.createWebRtcTransport({ listenIps: ['127.0.0.1'] });
