@@ -356,6 +356,35 @@ describe('WebRtcServer', () => {
     await assert.rejects(router.createWebRtcTransport({ webRtcServer: server }), /closed|not found/i);
   });
 
+  test('localIceUsernameFragments: each transport from its creation, replaced on restartIce, gone on close', async () => {
+    const server = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
+    const ufrags = async () => (await server.dump()).localIceUsernameFragments
+      .map((u) => [u.localIceUsernameFragment, u.webRtcTransportId]).sort();
+    assert.deepEqual(await ufrags(), []);
+    const a = await router.createWebRtcTransport({ webRtcServer: server });
+    assert.deepEqual(await ufrags(), [[a.iceParameters.usernameFragment, a.id]], 'right after creation');
+    const b = await router.createWebRtcTransport({ webRtcServer: server });
+    assert.deepEqual(await ufrags(),
+      [[a.iceParameters.usernameFragment, a.id], [b.iceParameters.usernameFragment, b.id]].sort());
+    const oldA = a.iceParameters.usernameFragment;
+    const { usernameFragment: newA } = await a.restartIce();
+    assert.notEqual(newA, oldA);
+    assert.deepEqual(await ufrags(), [[newA, a.id], [b.iceParameters.usernameFragment, b.id]].sort(),
+      'the new ufrag replaces the old');
+    // The old ufrag no longer reaches A; the new one does.
+    const peer = await udpPeer();
+    const port = candidate(a, 'udp').port;
+    peer.send(bindingRequest({ username: `${oldA}:peer`, password: a.iceParameters.password }).bytes, port);
+    const ok = await peer.stunAnswer(bindingRequest({ ...creds(a) }), port);
+    assert.equal(ok.cls, 'success');
+    assert.equal(peer.received.length, 1, 'no answer to the old ufrag');
+    b.close();
+    assert.deepEqual(await ufrags(), [[newA, a.id]], 'gone on transport close');
+    a.close();
+    assert.deepEqual(await ufrags(), []);
+    server.close();
+  });
+
   test('a port already taken is a clear error', async () => {
     const s1 = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', port: 0 }] });
     const port = (await s1.dump()).udpSockets[0].port;
