@@ -385,6 +385,38 @@ describe('WebRtcServer', () => {
     server.close();
   });
 
+  test('wrong arguments reject with TypeError where mediasoup does; unusable ports with Error', async () => {
+    const isTypeError = (re) => (e) => e.constructor === TypeError && (!re || re.test(e.message));
+    // Refused by the library before anything reaches the worker.
+    await assert.rejects(worker.createWebRtcServer({}), isTypeError());
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: 'NOT-AN-ARRAY' }), isTypeError());
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: ['NOT-AN-OBJECT'] }), isTypeError());
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp' }] }), isTypeError());
+    // Refused by the worker.
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: [] }), isTypeError(/empty listenInfos/));
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '1.2.3' }] }),
+      isTypeError(/invalid listenInfo.ip '1.2.3'/));
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: [{ protocol: 'tcp', ip: '' }] }),
+      isTypeError(/invalid listenInfo.ip/));
+    await assert.rejects(worker.createWebRtcServer({
+      listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }, { protocol: 'udp', ip: '127.0.0.1', portRange: { min: 4000, max: 3000 } }],
+    }), isTypeError(/portRange.max < min/));
+    // A port the worker cannot have is an Error (as mediasoup): the same UDP
+    // port twice, or an ip that is not local.
+    const probe = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
+    const port = (await probe.dump()).udpSockets[0].port;
+    probe.close();
+    await assert.rejects(worker.createWebRtcServer({
+      listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', port }, { protocol: 'udp', ip: '127.0.0.1', announcedAddress: '1.2.3.4', port }],
+    }), (e) => e.constructor === Error && /Address already in use/.test(e.message));
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '8.8.8.8' }] }),
+      (e) => e.constructor === Error && /bind\(\) failed/.test(e.message));
+    // Nothing half-made is left behind; the worker still serves.
+    assert.deepEqual((await worker.dump()).webRtcServerIds, []);
+    const ok = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', port }] });
+    ok.close();
+  });
+
   test('a port already taken is a clear error', async () => {
     const s1 = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', port: 0 }] });
     const port = (await s1.dump()).udpSockets[0].port;
