@@ -1,9 +1,15 @@
 // sluice-worker: the process the mediasoup Node library spawns.
 //
-// Contract (DESIGN.md §1): MEDIASOUP_VERSION must be set (else exit 41);
-// `--name=value` options (bad: exit 42); fd 3 carries requests in, fd 4
-// responses/notifications/logs out; WORKER_RUNNING announces readiness;
-// SIGTERM, SIGINT or channel EOF close everything and exit 0.
+// Contract (ARCHITECTURE.md, "Process contract"), checked in this order:
+//  1. MEDIASOUP_VERSION set, else exit 41 (the Node library always sets it);
+//  2. fd 3 (requests in) and fd 4 (responses, notifications, logs out) are a
+//     pipe or socket each, else exit 40 with a line saying what is expected
+//     (started by hand: from a terminal, with /dev/null or closed fds). Checked
+//     before anything opens a file, which would take a closed fd 3/4;
+//  3. `--name=value` options and SLUICE_* variables, bad: exit 42;
+//  4. DTLS certificate, loop, channel: a failure exits 40.
+// WORKER_RUNNING announces readiness; SIGTERM, SIGINT or channel EOF close
+// everything and exit 0.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -69,7 +75,7 @@ struct Process {
     c.loop = loop;
     c.registry = &registry;
     c.writer = &writer;
-    c.rtcMinPort = options.rtcMinPort;
+    c.rtcMinPort = options.FirstRtcPort();
     c.rtcMaxPort = options.rtcMaxPort;
     c.videoRing = {static_cast<double>(s.ringVideoK), static_cast<uint32_t>(s.ringVideoMarginMs),
                    static_cast<uint32_t>(s.ringVideoFloorMs),
@@ -240,9 +246,21 @@ int main(int argc, char* argv[]) {
   IgnoreSignals();
   const char* version = std::getenv("MEDIASOUP_VERSION");
   if (!version || !*version) {
-    std::fprintf(stderr, "sluice-worker: MEDIASOUP_VERSION is not set; this binary must be "
-                         "spawned by the mediasoup Node library\n");
+    std::fprintf(stderr,
+                 "sluice-worker: MEDIASOUP_VERSION is not set. sluice-worker is spawned by "
+                 "the mediasoup Node library (MEDIASOUP_WORKER_BIN=/path/to/sluice-worker): "
+                 "it needs MEDIASOUP_VERSION and the channel on fds 3 (in) and 4 (out)\n");
     return util::kExitNoVersion;
+  }
+  std::string why;
+  if (!channel::ChannelPipe::CheckFds(kConsumerFd, kProducerFd, &why)) {
+    std::fprintf(stderr,
+                 "sluice-worker: %s. sluice-worker is spawned by the mediasoup Node library "
+                 "(MEDIASOUP_WORKER_BIN=/path/to/sluice-worker): it needs the channel on fds %d "
+                 "(requests in) and %d (responses out), pipes or sockets, and MEDIASOUP_VERSION "
+                 "in its environment\n",
+                 why.c_str(), kConsumerFd, kProducerFd);
+    return util::kExitStartFailure;
   }
 
   util::WorkerOptions options;

@@ -12,7 +12,7 @@ import {
   startWorker, closeAll, videoSession, openConsumer, checkForwarded, assertContiguous,
 } from './lib/media-peer.mjs';
 import { buildPli, isPli, RTCP, vp8FramePayloads } from './lib/rtp.mjs';
-import { SUITES } from './lib/srtp.mjs';
+import { SUITES, generateKeyBase64 } from './lib/srtp.mjs';
 
 assert.ok(process.env.MEDIASOUP_WORKER_BIN, 'MEDIASOUP_WORKER_BIN must name the worker binary');
 
@@ -75,4 +75,55 @@ describe('SRTP on PlainTransport', () => {
       assert.equal(st.bytesReceived, s.peer.bytesSent, 'producer transport bytesReceived = wire bytes the peer sent');
     });
   }
+});
+
+describe('connect() with another suite than the one offered', () => {
+  // Offered -> given to connect(): every suite is reached both ways.
+  const pairs = [
+    ['AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_256_GCM'],
+    ['AEAD_AES_256_GCM', 'AES_CM_128_HMAC_SHA1_32'],
+    ['AES_CM_128_HMAC_SHA1_32', 'AEAD_AES_128_GCM'],
+    ['AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'],
+  ];
+  for (const [offered, used] of pairs) {
+    test(`offered ${offered}, connected with ${used}: the transport switches and reports ${used}`, async () => {
+      const s = await videoSession(worker, { srtp: offered, srtpConnect: used });
+      const c = await openConsumer(s.router, s.producer, { srtp: offered, srtpConnect: used });
+      for (const t of [s.transport, c.transport]) {
+        assert.equal(t.srtpParameters.cryptoSuite, used, 'srtpParameters after connect()');
+        assert.equal(Buffer.from(t.srtpParameters.keyBase64, 'base64').length,
+          SUITES[used].keyLen + SUITES[used].saltLen, 'a key of the suite in use');
+        const dump = await t.dump();
+        assert.deepEqual(dump.srtpParameters, t.srtpParameters, 'dump() reports the same pair');
+      }
+      // The consumer peer decrypts with the reported parameters (used suite,
+      // new key): SRTP out really is in the new suite.
+      s.sender.sendVp8Frame({ keyframe: true, packets: 2 });
+      for (let i = 0; i < 4; ++i) s.sender.sendVp8Frame({ packets: 2 });
+      const n = s.sender.sent.length;
+      await c.peer.until((p) => p.rtpOf(c.wire.ssrc).length >= n, `${n} packets decrypted in ${used}`);
+      assert.deepEqual(c.peer.rejected, []);
+      checkForwarded(c.peer.rtpOf(c.wire.ssrc), s.sender, c.wire);
+      // SRTCP toward the producer peer too (a PLI it decrypts in the new suite).
+      const mark = s.peer.arrivals;
+      c.peer.sendRtcp(buildPli({ senderSsrc: 0x0c0ffee0, mediaSsrc: c.wire.ssrc }), c.port);
+      await s.peer.waitRtcp((p) => isPli(p) && p.mediaSsrc === s.sender.ssrc, 'an SRTCP PLI upstream', 3000, mark);
+      assert.deepEqual(s.peer.rejected, []);
+    });
+  }
+
+  test('a bad key for the new suite is refused and the offered pair stays', async () => {
+    const router = await worker.createRouter({ mediaCodecs: [] });
+    const t = await router.createPlainTransport({
+      listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, comedia: true, enableSrtp: true,
+    });
+    const before = t.srtpParameters;
+    assert.equal(before.cryptoSuite, 'AES_CM_128_HMAC_SHA1_80');
+    // A 30-byte key (AES_CM's length) is wrong for AEAD_AES_256_GCM (44 bytes).
+    await assert.rejects(t.connect({
+      srtpParameters: { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: generateKeyBase64('AES_CM_128_HMAC_SHA1_80') },
+    }), (e) => e.constructor === TypeError && /invalid srtpParameters/.test(e.message));
+    assert.deepEqual((await t.dump()).srtpParameters, before);
+    router.close();
+  });
 });

@@ -7,7 +7,7 @@
 import { test, describe, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -304,6 +304,52 @@ describe('start-up', () => {
     const worker = new RawWorker({ withVersion: false });
     assert.deepEqual(await worker.waitExit(), { code: 41, signal: null });
     assert.deepEqual(worker.messages, []);
+  });
+
+  // Started by hand (a terminal, a service file): no channel on fds 3/4.
+  // MEDIASOUP_VERSION is checked first (41), then the fds (40), then the
+  // settings (42): each a line on stderr saying what the worker expects.
+  function spawnByHand(stdio, { withVersion = true, args = [] } = {}) {
+    const env = { ...process.env, MEDIASOUP_VERSION };
+    if (!withVersion) delete env.MEDIASOUP_VERSION;
+    const child = spawn(WORKER_BIN, args, { env, stdio });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stderr })));
+  }
+  const EXPECTS = /spawned by the mediasoup Node library.*fds 3 .*and 4 /;
+
+  test('started by hand: fds 3/4 closed, /dev/null, or only one of them: exit 40 with what it expects', async () => {
+    const devNullIn = openSync('/dev/null', 'r');
+    const devNullOut = openSync('/dev/null', 'w');
+    try {
+      const cases = [
+        ['fds 3 and 4 closed', ['ignore', 'pipe', 'pipe'], /fd 3 is not open/],
+        ['fd 3 and 4 on /dev/null', ['ignore', 'pipe', 'pipe', devNullIn, devNullOut], /fd 3 is a regular file or device/],
+        ['fd 3 a pipe, fd 4 closed', ['ignore', 'pipe', 'pipe', 'pipe'], /fd 4 is not open/],
+        ['fd 3 a pipe, fd 4 on /dev/null', ['ignore', 'pipe', 'pipe', 'pipe', devNullOut], /fd 4 is a regular file or device/],
+      ];
+      for (const [what, stdio, why] of cases) {
+        const r = await spawnByHand(stdio);
+        assert.deepEqual([r.code, r.signal], [40, null], `${what}: exit 40, no crash (stderr: ${r.stderr})`);
+        assert.match(r.stderr, why, what);
+        assert.match(r.stderr, EXPECTS, what);
+        assert.match(r.stderr, /MEDIASOUP_VERSION/, what);
+      }
+      // Wrong settings with no channel: the channel is reported first.
+      const r = await spawnByHand(['ignore', 'pipe', 'pipe'], { args: ['--logLevel=nope'] });
+      assert.deepEqual([r.code, r.signal], [40, null]);
+    } finally {
+      closeSync(devNullIn);
+      closeSync(devNullOut);
+    }
+  });
+
+  test('started by hand without MEDIASOUP_VERSION either: exit 41 first, saying what it expects', async () => {
+    const r = await spawnByHand(['ignore', 'pipe', 'pipe'], { withVersion: false });
+    assert.deepEqual([r.code, r.signal], [41, null]);
+    assert.match(r.stderr, /MEDIASOUP_VERSION is not set/);
+    assert.match(r.stderr, EXPECTS);
   });
 
   test('the first frame is WORKER_RUNNING with handler_id = pid', async () => {

@@ -146,6 +146,48 @@ describe('WebRtcTransport parameters', () => {
   });
 });
 
+describe('listen infos and the enableUdp/enableTcp defaults', () => {
+  test('a TCP-only listenInfos works with the library defaults (enableUdp true, enableTcp false)', async () => {
+    const t = await router.createWebRtcTransport({ listenInfos: [{ protocol: 'tcp', ip: '127.0.0.1' }] });
+    assert.deepEqual(t.iceCandidates.map((c) => [c.protocol, c.tcpType]), [['tcp', 'passive']]);
+    // The candidate is real: ICE completes on it.
+    const peer = await tcpPeer(candidate(t, 'tcp').port);
+    const ok = await peer.stunAnswer(bindingRequest({ ...creds(t), useCandidate: true }));
+    assert.equal(ok.cls, 'success');
+    await waitUntil(() => t.iceState === 'completed', 'completed over TCP');
+    assert.equal(t.iceSelectedTuple.protocol, 'tcp');
+    t.close();
+  });
+
+  test('every own listen info is a candidate, whatever enableUdp/enableTcp say', async () => {
+    const infos = [{ protocol: 'udp', ip: '127.0.0.1' }, { protocol: 'tcp', ip: '127.0.0.1' }];
+    const defaults = await router.createWebRtcTransport({ listenInfos: infos });
+    assert.deepEqual(defaults.iceCandidates.map((c) => c.protocol), ['udp', 'tcp']);
+    const udpOff = await router.createWebRtcTransport({ listenInfos: [infos[0]], enableUdp: false, enableTcp: true });
+    assert.deepEqual(udpOff.iceCandidates.map((c) => c.protocol), ['udp']);
+    defaults.close();
+    udpOff.close();
+    // listenIps: the library applies the flags itself; none left is an error.
+    await assert.rejects(router.createWebRtcTransport({ listenIps: ['127.0.0.1'], enableUdp: false, enableTcp: false }),
+      (e) => e.constructor === TypeError && /no ICE candidates/.test(e.message));
+  });
+
+  test('on a WebRtcServer the flags select among its listen infos; none left is an error', async () => {
+    const tcpServer = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'tcp', ip: '127.0.0.1' }] });
+    const t = await router.createWebRtcTransport({ webRtcServer: tcpServer });
+    assert.deepEqual(t.iceCandidates.map((c) => c.protocol), ['tcp']);
+    await assert.rejects(router.createWebRtcTransport({ webRtcServer: tcpServer, enableTcp: false }),
+      /no ICE candidates/);
+    const both = await worker.createWebRtcServer({
+      listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }, { protocol: 'tcp', ip: '127.0.0.1' }],
+    });
+    const udpOnly = await router.createWebRtcTransport({ webRtcServer: both, enableTcp: false });
+    assert.deepEqual(udpOnly.iceCandidates.map((c) => c.protocol), ['udp']);
+    tcpServer.close();
+    both.close();
+  });
+});
+
 describe('ICE-lite over UDP', () => {
   test('STUN checks: 400, 401, 487, success with XOR-MAPPED-ADDRESS; states and selected tuple', async () => {
     const t = await router.createWebRtcTransport({ listenIps: ['127.0.0.1'] });
@@ -312,6 +354,67 @@ describe('WebRtcServer', () => {
     await waitUntil(async () => !(await router.dump()).transportIds.includes(a.id), 'A gone from the router');
     assert.deepEqual((await worker.dump()).webRtcServerIds, []);
     await assert.rejects(router.createWebRtcTransport({ webRtcServer: server }), /closed|not found/i);
+  });
+
+  test('localIceUsernameFragments: each transport from its creation, replaced on restartIce, gone on close', async () => {
+    const server = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
+    const ufrags = async () => (await server.dump()).localIceUsernameFragments
+      .map((u) => [u.localIceUsernameFragment, u.webRtcTransportId]).sort();
+    assert.deepEqual(await ufrags(), []);
+    const a = await router.createWebRtcTransport({ webRtcServer: server });
+    assert.deepEqual(await ufrags(), [[a.iceParameters.usernameFragment, a.id]], 'right after creation');
+    const b = await router.createWebRtcTransport({ webRtcServer: server });
+    assert.deepEqual(await ufrags(),
+      [[a.iceParameters.usernameFragment, a.id], [b.iceParameters.usernameFragment, b.id]].sort());
+    const oldA = a.iceParameters.usernameFragment;
+    const { usernameFragment: newA } = await a.restartIce();
+    assert.notEqual(newA, oldA);
+    assert.deepEqual(await ufrags(), [[newA, a.id], [b.iceParameters.usernameFragment, b.id]].sort(),
+      'the new ufrag replaces the old');
+    // The old ufrag no longer reaches A; the new one does.
+    const peer = await udpPeer();
+    const port = candidate(a, 'udp').port;
+    peer.send(bindingRequest({ username: `${oldA}:peer`, password: a.iceParameters.password }).bytes, port);
+    const ok = await peer.stunAnswer(bindingRequest({ ...creds(a) }), port);
+    assert.equal(ok.cls, 'success');
+    assert.equal(peer.received.length, 1, 'no answer to the old ufrag');
+    b.close();
+    assert.deepEqual(await ufrags(), [[newA, a.id]], 'gone on transport close');
+    a.close();
+    assert.deepEqual(await ufrags(), []);
+    server.close();
+  });
+
+  test('wrong arguments reject with TypeError where mediasoup does; unusable ports with Error', async () => {
+    const isTypeError = (re) => (e) => e.constructor === TypeError && (!re || re.test(e.message));
+    // Refused by the library before anything reaches the worker.
+    await assert.rejects(worker.createWebRtcServer({}), isTypeError());
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: 'NOT-AN-ARRAY' }), isTypeError());
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: ['NOT-AN-OBJECT'] }), isTypeError());
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp' }] }), isTypeError());
+    // Refused by the worker.
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: [] }), isTypeError(/empty listenInfos/));
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '1.2.3' }] }),
+      isTypeError(/invalid listenInfo.ip '1.2.3'/));
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: [{ protocol: 'tcp', ip: '' }] }),
+      isTypeError(/invalid listenInfo.ip/));
+    await assert.rejects(worker.createWebRtcServer({
+      listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }, { protocol: 'udp', ip: '127.0.0.1', portRange: { min: 4000, max: 3000 } }],
+    }), isTypeError(/portRange.max < min/));
+    // A port the worker cannot have is an Error (as mediasoup): the same UDP
+    // port twice, or an ip that is not local.
+    const probe = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
+    const port = (await probe.dump()).udpSockets[0].port;
+    probe.close();
+    await assert.rejects(worker.createWebRtcServer({
+      listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', port }, { protocol: 'udp', ip: '127.0.0.1', announcedAddress: '1.2.3.4', port }],
+    }), (e) => e.constructor === Error && /Address already in use/.test(e.message));
+    await assert.rejects(worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '8.8.8.8' }] }),
+      (e) => e.constructor === Error && /bind\(\) failed/.test(e.message));
+    // Nothing half-made is left behind; the worker still serves.
+    assert.deepEqual((await worker.dump()).webRtcServerIds, []);
+    const ok = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', port }] });
+    ok.close();
   });
 
   test('a port already taken is a clear error', async () => {

@@ -201,6 +201,7 @@ describe('wrong settings reject createWorker() with TypeError', () => {
   const cases = [
     ['an unknown logLevel', { logLevel: 'verbose' }, {}],
     ['rtcMinPort > rtcMaxPort', { rtcMinPort: 5000, rtcMaxPort: 4000 }, {}],
+    ['rtcMaxPort 0 (no port left: rtcMinPort 0 means from 1)', { rtcMinPort: 0, rtcMaxPort: 0 }, {}],
     ['an rtcMaxPort above 65535', { rtcMaxPort: 70000 }, {}],
     ['a dtlsCertificateFile without dtlsPrivateKeyFile', { dtlsCertificateFile: '/nonexistent/cert.pem' }, {}],
     ['a dtlsPrivateKeyFile without dtlsCertificateFile', { dtlsPrivateKeyFile: '/nonexistent/key.pem' }, {}],
@@ -223,6 +224,22 @@ describe('wrong settings reject createWorker() with TypeError', () => {
     const b = await createWorkerWithEnv({ SLUICE_CHANNEL_OUT_LIMIT: '65536' });
     const c = await createWorkerWithEnv({ SLUICE_CHANNEL_OUT_LIMIT: String(2 ** 30) });
     for (const w of [a, b, c]) assert.equal((await w.dump()).pid, w.pid);
+  });
+});
+
+describe('rtcMinPort 0', () => {
+  test('is accepted as mediasoup-worker accepts it: ports come from [1, rtcMaxPort]', async () => {
+    const worker = await startWorker({ rtcMinPort: 0, rtcMaxPort: 9999 });
+    const router = await worker.createRouter({ mediaCodecs: [] });
+    const ports = [];
+    for (let i = 0; i < 8; ++i) {
+      const t = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' } });
+      ports.push(t.tuple.localPort);
+    }
+    const w = await router.createWebRtcTransport({ listenInfos: [{ protocol: 'tcp', ip: '127.0.0.1' }] });
+    ports.push(w.iceCandidates[0].port);
+    for (const port of ports) assert.ok(port >= 1 && port <= 9999, `port ${port} in [1, 9999]`);
+    assert.equal(new Set(ports).size, ports.length, 'each transport its own port');
   });
 });
 

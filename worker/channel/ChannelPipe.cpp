@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sluice/channel/Logger.hpp"
@@ -14,6 +15,24 @@ bool SetNonBlocking(int fd) {
   const int flags = fcntl(fd, F_GETFL);
   return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
 }
+// "" when `fd` can carry the channel in the direction asked, else why not.
+std::string FdProblem(int fd, bool forReading) {
+  const std::string name = "fd " + std::to_string(fd);
+  struct stat st {};
+  if (fstat(fd, &st) != 0)
+    return name + " is not open";
+  if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+    return name + " is a regular file or device, not a pipe or socket";
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0)
+    return name + " is not usable";
+  const int mode = flags & O_ACCMODE;
+  if (forReading && mode == O_WRONLY)
+    return name + " is open for writing only";
+  if (!forReading && mode == O_RDONLY)
+    return name + " is open for reading only";
+  return std::string();
+}
 void CloseHandle(uv_handle_t* handle) {
   if (handle->loop && !uv_is_closing(handle))
     uv_close(handle, nullptr);
@@ -24,16 +43,27 @@ ChannelPipe::ChannelPipe(uv_loop_t* loop, int readFd, int writeFd, ChannelWriter
                          FrameHandler onFrame, CloseHandler onClose)
     : readFd_(readFd), writeFd_(writeFd), writer_(writer), onFrame_(std::move(onFrame)),
       onClose_(std::move(onClose)) {
-  uv_poll_init(loop, &readPoll_, readFd_);
-  uv_poll_init(loop, &writePoll_, writeFd_);
+  // uv_poll_init fails on an fd epoll cannot watch (a closed fd, a regular
+  // file, /dev/null); a handle it failed on stays zeroed, and Start refuses.
+  pollsReady_ = uv_poll_init(loop, &readPoll_, readFd_) == 0 &&
+                uv_poll_init(loop, &writePoll_, writeFd_) == 0;
   uv_prepare_init(loop, &prepare_);
   readPoll_.data = writePoll_.data = prepare_.data = this;
 }
 
-ChannelPipe::~ChannelPipe() { Close(); }
+ChannelPipe::~ChannelPipe() {
+  Close();
+}
+
+bool ChannelPipe::CheckFds(int readFd, int writeFd, std::string* why) {
+  *why = FdProblem(readFd, true);
+  if (why->empty())
+    *why = FdProblem(writeFd, false);
+  return why->empty();
+}
 
 bool ChannelPipe::Start() {
-  if (!SetNonBlocking(readFd_) || !SetNonBlocking(writeFd_))
+  if (!pollsReady_ || !SetNonBlocking(readFd_) || !SetNonBlocking(writeFd_))
     return false;
   uv_prepare_start(&prepare_, &ChannelPipe::OnPrepare);
   UpdateReadInterest();
@@ -81,8 +111,7 @@ void ChannelPipe::UpdateReadInterest() {
     }
     uv_poll_start(&readPoll_, UV_READABLE | UV_DISCONNECT, &ChannelPipe::OnReadable);
     return;
-  }
-  else if (!want && reading_)
+  } else if (!want && reading_)
     uv_poll_stop(&readPoll_);
   reading_ = want;
 }

@@ -49,6 +49,12 @@ void SetEndpointPort(Endpoint& endpoint, uint16_t port) {
     reinterpret_cast<sockaddr_in6*>(&endpoint.storage)->sin6_port = htons(port);
 }
 
+PortAttempt BindFailure(int err, uint16_t requestedPort) {
+  if (err == EADDRINUSE || (err == EACCES && requestedPort == 0))
+    return PortAttempt::InUse;
+  return PortAttempt::Failed;
+}
+
 bool ChoosePort(uint16_t port, uint16_t minPort, uint16_t maxPort, const char* protocol,
                 const std::string& ip, const std::function<PortAttempt(uint16_t)>& attempt,
                 std::string* error) {

@@ -72,7 +72,7 @@ int OpenListening(Endpoint addr, const TcpServer::Options& o, std::string* error
         if (error != nullptr)
           *error = std::string(call) + " failed [protocol:tcp, ip:'" + o.ip +
                    "', port:" + std::to_string(port) + "]: " + ErrnoText(err);
-        return err == EADDRINUSE ? PortAttempt::InUse : PortAttempt::Failed;
+        return BindFailure(err, o.port);
       },
       error);
   if (!ok && fd >= 0) {

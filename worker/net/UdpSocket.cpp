@@ -67,9 +67,8 @@ bool Configure(int fd, const UdpSocket::Options& o, int family, std::string* err
   return true;
 }
 
-// Binds `fd` to the requested port or the first free one of the range. Only
-// EADDRINUSE moves on to the next port; any other error (an ip that is not
-// local, permissions) fails at once.
+// Binds `fd` to the requested port or the first free one of the range
+// (BindFailure decides which errors move on to the next port).
 bool BindPort(int fd, Endpoint addr, const UdpSocket::Options& o, std::string* error) {
   return ChoosePort(
       o.port, o.minPort, o.maxPort, "udp", o.ip,
@@ -81,7 +80,7 @@ bool BindPort(int fd, Endpoint addr, const UdpSocket::Options& o, std::string* e
         if (error != nullptr)
           *error = "bind() failed [protocol:udp, ip:'" + o.ip + "', port:" + std::to_string(port) +
                    "]: " + ErrnoText(err);
-        return err == EADDRINUSE ? PortAttempt::InUse : PortAttempt::Failed;
+        return BindFailure(err, o.port);
       },
       error);
 }

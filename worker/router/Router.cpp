@@ -150,11 +150,16 @@ void Router::HandleCreateWebRtcTransport(channel::Request& request) {
     }
   }
   std::string error;
-  if (const auto* individual = options.listen_as_ListenIndividual();
-      individual != nullptr &&
-      !transport::CheckListenInfos(*individual->listen_infos(), context_, &error)) {
-    request.TypeError(error);
-    return;
+  if (const auto* individual = options.listen_as_ListenIndividual(); individual != nullptr) {
+    // listenIps with enableUdp and enableTcp both false arrive as no listen info.
+    if (individual->listen_infos()->size() == 0) {
+      request.TypeError("no ICE candidates: empty listenInfos");
+      return;
+    }
+    if (!transport::CheckListenInfos(*individual->listen_infos(), context_, &error)) {
+      request.TypeError(error);
+      return;
+    }
   }
   auto transport = transport::WebRtcTransport::Create(context_, id, *this, options, server, &error);
   Adopt(request, id, std::move(transport), error,

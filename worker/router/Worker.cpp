@@ -169,9 +169,14 @@ void Worker::HandleCreateWebRtcServer(channel::Request& request) {
     request.Error("Channel request handler with ID " + id + " already exists");
     return;
   }
+  // Bad arguments answer TypeError (as mediasoup-worker does), before any
+  // socket is opened; a port we cannot have stays an Error from Create.
   std::string error;
-  if (body->listen_infos() != nullptr &&
-      !transport::CheckListenInfos(*body->listen_infos(), context_, &error)) {
+  if (body->listen_infos() == nullptr || body->listen_infos()->size() == 0) {
+    request.TypeError("empty listenInfos");
+    return;
+  }
+  if (!transport::CheckListenInfos(*body->listen_infos(), context_, &error)) {
     request.TypeError(error);
     return;
   }

@@ -27,6 +27,20 @@ bool IsRtp(const uint8_t* data, size_t len) {
   return len >= rtp::RtpPacket::kFixedHeaderSize && (data[0] >> 6) == 2;
 }
 
+// Our side of SRTP for `suite`: a random master key (the one srtpParameters
+// reports) and the outbound session keyed with it. false with *error.
+bool MakeLocalSrtp(SrtpSuite suite, std::vector<uint8_t>* key,
+                   std::unique_ptr<SrtpSession>* session, std::string* error) {
+  key->resize(SrtpMasterLength(suite));
+  if (RAND_bytes(key->data(), static_cast<int>(key->size())) != 1) {
+    *error = "cannot generate an SRTP key";
+    return false;
+  }
+  *session =
+      SrtpSession::Create(SrtpSession::Direction::Outbound, suite, key->data(), key->size(), error);
+  return *session != nullptr;
+}
+
 bool IsUdp(const ListenSpec& spec, std::string* error) {
   if (spec.protocol == FBS::Transport::Protocol::UDP)
     return true;
@@ -82,14 +96,7 @@ PlainTransport::Create(const router::Context& context, std::string id, Transport
       return nullptr;
     }
     t->srtpSuite_ = suite;
-    t->srtpLocalKey_.resize(SrtpMasterLength(suite));
-    if (RAND_bytes(t->srtpLocalKey_.data(), static_cast<int>(t->srtpLocalKey_.size())) != 1) {
-      *error = "cannot generate an SRTP key";
-      return nullptr;
-    }
-    t->srtpOut_ = SrtpSession::Create(SrtpSession::Direction::Outbound, suite,
-                                      t->srtpLocalKey_.data(), t->srtpLocalKey_.size(), error);
-    if (!t->srtpOut_)
+    if (!MakeLocalSrtp(suite, &t->srtpLocalKey_, &t->srtpOut_, error))
       return nullptr;
   }
   return t;
@@ -121,6 +128,12 @@ void PlainTransport::HandleConnect(channel::Request& request) {
     return;
   }
   std::unique_ptr<SrtpSession> srtpIn;
+  // The remote's suite is the suite of the session both ways: connecting with
+  // another suite than the one offered re-keys our side in it (a new local
+  // key of that suite's length, reported in the response and in dump).
+  std::optional<SrtpSuite> newSuite;
+  std::vector<uint8_t> newLocalKey;
+  std::unique_ptr<SrtpSession> newOut;
   if (srtpSuite_) {
     const auto* srtp = body->srtp_parameters();
     if (srtp == nullptr) {
@@ -139,6 +152,13 @@ void PlainTransport::HandleConnect(channel::Request& request) {
     if (!srtpIn) {
       request.Error("SRTP: " + error);
       return;
+    }
+    if (suite != *srtpSuite_) {
+      if (!MakeLocalSrtp(suite, &newLocalKey, &newOut, &error)) {
+        request.Error("SRTP: " + error);
+        return;
+      }
+      newSuite = suite;
     }
   } else if (body->srtp_parameters() != nullptr) {
     request.TypeError("srtpParameters given but SRTP is not enabled");
@@ -168,6 +188,11 @@ void PlainTransport::HandleConnect(channel::Request& request) {
     tuple_ = remote;
   }
   srtpIn_ = std::move(srtpIn);
+  if (newSuite) {
+    srtpSuite_ = newSuite;
+    srtpLocalKey_ = std::move(newLocalKey);
+    srtpOut_ = std::move(newOut);
+  }
   connected_ = true;
   auto& b = request.Builder();
   const auto tuple = FillTuple(b, false);

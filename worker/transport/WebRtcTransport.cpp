@@ -88,12 +88,13 @@ WebRtcTransport::Create(const router::Context& context, std::string id, Transpor
     *error = "enableSctp is not supported: data channels are not implemented yet";
     return nullptr;
   }
+  // enableUdp/enableTcp select among a WebRtcServer's shared listen infos.
+  // Own listen infos are what the application asked for, each one a
+  // candidate: the Node library fills the flags with defaults (enableTcp
+  // false without a server) even for a TCP-only listenInfos, and for
+  // listenIps it has already applied them itself.
   const bool udp = options.enable_udp();
   const bool tcp = options.enable_tcp();
-  if (!udp && !tcp) {
-    *error = "enableUdp and enableTcp cannot both be false";
-    return nullptr;
-  }
   if (context.dtls == nullptr) {
     *error = "no DTLS context";
     return nullptr;
@@ -129,15 +130,11 @@ WebRtcTransport::Create(const router::Context& context, std::string id, Transpor
       Listening l;
       l.announced = spec.Announced();
       if (spec.protocol == Protocol::UDP) {
-        if (!udp)
-          continue;
         l.udp = net::UdpSocket::Open(context.loop, spec.UdpOptions(), t.get(), error);
         if (!l.udp)
           return nullptr;
         pending.push_back({Protocol::UDP, l.announced, l.udp->LocalPort()});
       } else {
-        if (!tcp)
-          continue;
         l.tcp = net::TcpServer::Open(context.loop, spec.TcpOptions(context), t.get(), error);
         if (!l.tcp)
           return nullptr;
@@ -147,7 +144,10 @@ WebRtcTransport::Create(const router::Context& context, std::string id, Transpor
     }
   }
   if (pending.empty()) {
-    *error = "no ICE candidates: no listenInfo matches enableUdp/enableTcp";
+    *error =
+        server != nullptr
+            ? "no ICE candidates: no listenInfo of the WebRtcServer matches enableUdp/enableTcp"
+            : "no ICE candidates: empty listenInfos";
     return nullptr;
   }
   // Own listen infos come in the controller's order of preference (it ordered

@@ -80,7 +80,8 @@ bool ApplyOption(Option option, std::string_view value, WorkerOptions* out) {
     out->logTags.emplace_back(value);
     return true;
   case Option::RtcMinPort:
-    if (!ParseUint(value, 1, 65535, &port))
+    // 0 is valid, as for mediasoup-worker (FirstRtcPort() makes it 1).
+    if (!ParseUint(value, 0, 65535, &port))
       return false;
     out->rtcMinPort = static_cast<uint16_t>(port);
     return true;
@@ -138,7 +139,7 @@ bool ParseWorkerOptions(int argc, const char* const* argv, WorkerOptions* out, s
       return false;
     }
   }
-  if (out->rtcMaxPort < out->rtcMinPort) {
+  if (out->rtcMaxPort < out->FirstRtcPort()) {
     *error = "rtcMaxPort (" + std::to_string(out->rtcMaxPort) + ") is lower than rtcMinPort (" +
              std::to_string(out->rtcMinPort) + ")";
     return false;

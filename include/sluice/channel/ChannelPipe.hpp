@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include <uv.h>
 
@@ -28,11 +29,19 @@ public:
   // Called once when the channel ends: `error` is false for a clean EOF.
   using CloseHandler = std::function<void(bool error)>;
 
-  ChannelPipe(uv_loop_t* loop, int readFd, int writeFd, ChannelWriter& writer,
-              FrameHandler onFrame, CloseHandler onClose);
+  ChannelPipe(uv_loop_t* loop, int readFd, int writeFd, ChannelWriter& writer, FrameHandler onFrame,
+              CloseHandler onClose);
   ~ChannelPipe();
 
-  // Makes both fds non-blocking and starts the handles.
+  // Whether `readFd` can carry the channel in and `writeFd` out: open, a pipe
+  // or a socket (what the Node library's spawn gives), readable resp.
+  // writable. false with *why ("fd 3 is not open", "fd 4 is a regular file
+  // or device, not a pipe or socket", ...). Call before the process opens
+  // any file, which could land on a closed channel fd.
+  static bool CheckFds(int readFd, int writeFd, std::string* why);
+
+  // Makes both fds non-blocking and starts the handles; false (nothing
+  // started) if either fd cannot be watched by the loop.
   bool Start();
   // Writes what is queued, blocking for at most `timeoutMs` (shutdown path).
   void FlushBlocking(int timeoutMs);
@@ -61,6 +70,7 @@ private:
   uv_poll_t readPoll_{};
   uv_poll_t writePoll_{};
   uv_prepare_t prepare_{};
+  bool pollsReady_{false}; // both uv_poll_init succeeded
   bool reading_{false};
   bool writeWaiting_{false};
   bool closed_{false};

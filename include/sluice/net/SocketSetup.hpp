@@ -30,6 +30,12 @@ void SetEndpointPort(Endpoint& endpoint, uint16_t port);
 
 enum class PortAttempt { Bound, InUse, Failed };
 
+// How a bind()/listen() errno counts: EADDRINUSE moves on to the next port;
+// so does EACCES while walking a range (a privileged port the process may not
+// bind, reachable with rtcMinPort 0 or a low portRange); anything else (an ip
+// that is not local, a fixed port we may not bind) fails at once.
+PortAttempt BindFailure(int err, uint16_t requestedPort);
+
 // With port != 0 tries exactly that port; else tries each port of
 // [minPort, maxPort] once, starting at a random one, until `attempt` answers
 // Bound (true) or Failed (false; attempt set *error). InUse moves on; a fixed

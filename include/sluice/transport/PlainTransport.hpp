@@ -2,6 +2,8 @@
 // learned from the first packet (comedia), with RTCP on the RTP port
 // (rtcpMux) or its own port, and optional SRTP keyed by the connect
 // parameters (ours: random, in srtpParameters; the remote's: from CONNECT).
+// The suite CONNECT names is the session's both ways: if it is not the one
+// offered, ours is re-keyed in it and srtpParameters reports the new pair.
 //
 // Packets from any other address than the remote's are dropped and counted.
 // Outgoing SRTP is encrypted in a per-thread scratch buffer, never in a pool

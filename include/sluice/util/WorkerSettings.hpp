@@ -24,20 +24,27 @@ inline constexpr int kExitBadSettings = 42;
 struct WorkerOptions {
   channel::LogLevel logLevel{channel::LogLevel::Error};
   std::vector<std::string> logTags;
-  uint16_t rtcMinPort{10000};
-  uint16_t rtcMaxPort{59999};
+  uint16_t rtcMinPort{10000}; // 0..65535, as given
+  uint16_t rtcMaxPort{59999}; // 1..65535, >= FirstRtcPort()
   std::string dtlsCertificateFile;
   std::string dtlsPrivateKeyFile;
   std::string libwebrtcFieldTrials;
   bool disableLiburing{false};
+
+  // The lowest port a listen info without port or portRange may get.
+  // rtcMinPort 0 (accepted, as mediasoup-worker accepts it) means "from 1":
+  // the range stays ours to walk, port 0 (the OS's choice, outside any range)
+  // is never asked for. Ports the process may not bind (below
+  // ip_unprivileged_port_start without privileges) are skipped like ports in
+  // use.
+  uint16_t FirstRtcPort() const { return rtcMinPort == 0 ? uint16_t{1} : rtcMinPort; }
 };
 
 // Parses argv[1..]. Each argument is `--name=value`; `name` may be any unique
 // prefix of an option name (the Node library sends `--logTag=` once per tag
 // for the option `logTags`). On failure returns false and sets *error to a
 // line naming the offending argument.
-bool ParseWorkerOptions(int argc, const char* const* argv, WorkerOptions* out,
-                        std::string* error);
+bool ParseWorkerOptions(int argc, const char* const* argv, WorkerOptions* out, std::string* error);
 
 // sluice's own settings. Every bound in the worker that is not fixed by the
 // protocol lives here, with a default that is safe for a single 2-core box.

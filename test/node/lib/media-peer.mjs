@@ -347,17 +347,18 @@ const LISTEN = { protocol: 'udp', ip: '127.0.0.1' };
 // A producing side: a comedia PlainTransport and the raw peer that sends to it.
 //   srtp: a crypto suite name to enable SRTP (the peer encrypts with its own
 //   key given to connect(), decrypts the worker's RTCP with the transport's).
-export async function openProducerSide(router, { rtcpMux = true, srtp = null } = {}) {
+//   srtpConnect: the suite given to connect() if not srtp (the one offered).
+export async function openProducerSide(router, { rtcpMux = true, srtp = null, srtpConnect = srtp } = {}) {
   const transport = await router.createPlainTransport({
     listenInfo: LISTEN, rtcpMux, comedia: true,
     ...(srtp ? { enableSrtp: true, srtpCryptoSuite: srtp } : {}),
   });
   let peer;
   if (srtp) {
-    const keyBase64 = generateKeyBase64(srtp);
-    await transport.connect({ srtpParameters: { cryptoSuite: srtp, keyBase64 } });
+    const keyBase64 = generateKeyBase64(srtpConnect);
+    await transport.connect({ srtpParameters: { cryptoSuite: srtpConnect, keyBase64 } });
     peer = await UdpPeer.open({
-      srtpTx: new SrtpContext(srtp, keyBase64),
+      srtpTx: new SrtpContext(srtpConnect, keyBase64),
       srtpRx: SrtpContext.fromParameters(transport.srtpParameters),
     });
   } else {
@@ -367,18 +368,18 @@ export async function openProducerSide(router, { rtcpMux = true, srtp = null } =
 }
 
 // A consuming side: a connected (non-comedia) PlainTransport and its peer.
-export async function openConsumerSide(router, { srtp = null } = {}) {
+export async function openConsumerSide(router, { srtp = null, srtpConnect = srtp } = {}) {
   const transport = await router.createPlainTransport({
     listenInfo: LISTEN, rtcpMux: true, comedia: false,
     ...(srtp ? { enableSrtp: true, srtpCryptoSuite: srtp } : {}),
   });
   const peer = await UdpPeer.open();
   if (srtp) {
-    const keyBase64 = generateKeyBase64(srtp);
-    await transport.connect({ ip: '127.0.0.1', port: peer.port, srtpParameters: { cryptoSuite: srtp, keyBase64 } });
+    const keyBase64 = generateKeyBase64(srtpConnect);
+    await transport.connect({ ip: '127.0.0.1', port: peer.port, srtpParameters: { cryptoSuite: srtpConnect, keyBase64 } });
     // The transport's parameters as they stand after connect() (mediasoup
     // documents that they may change there).
-    peer.srtpTx = new SrtpContext(srtp, keyBase64);
+    peer.srtpTx = new SrtpContext(srtpConnect, keyBase64);
     peer.srtpRx = SrtpContext.fromParameters(transport.srtpParameters);
   } else {
     await transport.connect({ ip: '127.0.0.1', port: peer.port });
@@ -402,8 +403,8 @@ export function consumerWire(consumer) {
 }
 
 // A consumer on its own consumer side.
-export async function openConsumer(router, producer, { srtp = null, rtpCapabilities, paused = false, side } = {}) {
-  const s = side ?? await openConsumerSide(router, { srtp });
+export async function openConsumer(router, producer, { srtp = null, srtpConnect = srtp, rtpCapabilities, paused = false, side } = {}) {
+  const s = side ?? await openConsumerSide(router, { srtp, srtpConnect });
   const consumer = await s.transport.consume({
     producerId: producer.id, rtpCapabilities: rtpCapabilities ?? router.rtpCapabilities, paused,
   });
@@ -412,9 +413,9 @@ export async function openConsumer(router, producer, { srtp = null, rtpCapabilit
 
 // Router + VP8 producer side + producer, with a StreamSender ready.
 export async function videoSession(worker, { ssrc = 0x11223344, seq = 1000, ts = 90000, tsStep = 3000,
-  rtcpMux = true, srtp = null } = {}) {
+  rtcpMux = true, srtp = null, srtpConnect = srtp } = {}) {
   const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
-  const side = await openProducerSide(router, { rtcpMux, srtp });
+  const side = await openProducerSide(router, { rtcpMux, srtp, srtpConnect });
   const producer = await side.transport.produce(videoProducerOptions(ssrc));
   const sender = new StreamSender({ peer: side.peer, port: side.port, ssrc, pt: PRODUCER_VP8_PT, seq, ts, tsStep });
   return { router, ...side, producer, sender };

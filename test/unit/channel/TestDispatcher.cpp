@@ -191,6 +191,7 @@ TEST_CASE("Dispatcher: unimplemented and unknown methods answer errors, never su
                       }));
   auto* r = h.OneResponse();
   CHECK_FALSE(r->accepted());
+  CHECK(r->error()->str() == "TypeError");
   CHECK(r->reason()->str() == "empty listenInfos");
   CHECK_FALSE(h.registry.Contains("s"));
 

@@ -1,4 +1,5 @@
 #include "sluice/net/SendBatch.hpp"
+#include "sluice/net/SocketSetup.hpp"
 #include "sluice/net/UdpSocket.hpp"
 #include "sluice/store/PacketPool.hpp"
 
@@ -6,6 +7,7 @@
 
 #include <uv.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -637,4 +639,15 @@ TEST_CASE("net: a socket stays small", "[net][udp]") {
   const size_t footprint = sizeof(UdpSocket) + sizeof(uv_poll_t) + sizeof(void*);
   INFO("footprint " << footprint);
   REQUIRE(footprint < 512);
+}
+
+TEST_CASE("BindFailure: in use moves on; a port we may not bind moves on only within a range") {
+  using sluice::net::BindFailure;
+  using sluice::net::PortAttempt;
+  CHECK(BindFailure(EADDRINUSE, 0) == PortAttempt::InUse);
+  CHECK(BindFailure(EADDRINUSE, 5000) ==
+        PortAttempt::InUse); // a fixed port: ChoosePort fails on anything but Bound
+  CHECK(BindFailure(EACCES, 0) == PortAttempt::InUse);   // rtcMinPort 0, non-root: skip 1..1023
+  CHECK(BindFailure(EACCES, 80) == PortAttempt::Failed); // asked for exactly that port
+  CHECK(BindFailure(EADDRNOTAVAIL, 0) == PortAttempt::Failed); // an ip that is not local
 }

@@ -42,12 +42,24 @@ TEST_CASE("WorkerOptions: what the Node library sends, --logTag prefix form incl
   CHECK(o.disableLiburing);
 }
 
+TEST_CASE("WorkerOptions: rtcMinPort 0 is accepted and means ports from 1") {
+  WorkerOptions o;
+  std::string error;
+  REQUIRE(Parse({"--rtcMinPort=0", "--rtcMaxPort=9999"}, &o, &error));
+  CHECK(o.rtcMinPort == 0);
+  CHECK(o.FirstRtcPort() == 1);
+  CHECK(o.rtcMaxPort == 9999);
+  REQUIRE(Parse({"--rtcMinPort=0", "--rtcMaxPort=1"}, &o, &error));
+  CHECK(o.FirstRtcPort() == 1);
+}
+
 TEST_CASE("WorkerOptions: every bad input is refused with a line naming it") {
   const std::vector<std::vector<const char*>> bad = {
       {"--logLevel=verbose"},
       {"--nope=1"},
       {"--rtc=10"}, // ambiguous prefix (rtcMinPort, rtcMaxPort)
-      {"--rtcMinPort=0"},
+      {"--rtcMaxPort=0"},
+      {"--rtcMinPort=0", "--rtcMaxPort=0"},
       {"--rtcMinPort=65536"},
       {"--rtcMinPort=12a"},
       {"--rtcMinPort="},
