@@ -5,7 +5,8 @@
 //   node scripts/soak.mjs [--massif [--pages-as-heap] | --rss] [--seconds 60] [--pps 600] [--consumers 50]
 //     [--nack 0.02] [--seq 65000] [--ts 0xfff00000] [--ts-step 750] [--sample-ms 5000]
 //     [--settle S] [--max-growth-kib 256] [--slope-seconds S] [--max-slope-kib-per-min 64]
-//     [--min-delivered 0.99] [--json FILE] [--png FILE] [--out build/soak]
+//     [--min-delivered 0.99] [--burst-every S --burst-seconds 5 --burst-pps 2400 --quiet-after 10]
+//     [--json FILE] [--png FILE] [--out build/soak]
 //
 // The load (scripts/rtpgen-load.mjs, the same as scripts/bench's): test/bench/rtpgen sends one
 // VP8 stream (5 packets of 1,100 bytes per frame, a keyframe every 30 frames) at --pps to a
@@ -22,6 +23,11 @@
 //   MEDIASOUP_WORKER_BIN points at); the curve is massif's heap (mem_heap_B + extra). The pool's
 //   slabs are anonymous mmaps and show only with --pages-as-heap (every mapped page counts).
 //
+// --burst-every S: every S seconds of streaming the rate goes to --burst-pps for --burst-seconds
+//   (a peak of packets in the rings, as a keyframe storm or an RTT spike makes), then back. The
+//   memory figures below then use only quiet samples, those not within a burst or the
+//   --quiet-after seconds after it (the pool's hold time plus a tick): what a burst took must be
+//   given back, so RSS between bursts stays where it was before the first.
 // Verdict (exit 1 on any failure): after --settle seconds of streaming (default a quarter of
 // the run, at most 300 s) the memory never exceeds its value at that moment by more than
 // --max-growth-kib; the least-squares slope over the last --slope-seconds (default half the
@@ -57,6 +63,10 @@ const { values: opts } = parseOptions({
     'slope-seconds': { type: 'string' },
     'max-slope-kib-per-min': { type: 'string', default: '64' },
     'min-delivered': { type: 'string', default: '0.99' },
+    'burst-every': { type: 'string', default: '0' },
+    'burst-seconds': { type: 'string', default: '5' },
+    'burst-pps': { type: 'string', default: '2400' },
+    'quiet-after': { type: 'string', default: '10' },
     json: { type: 'string' },
     png: { type: 'string' },
     out: { type: 'string' },
@@ -84,20 +94,26 @@ const MAX_GROWTH = Number(opts['max-growth-kib']);
 const SLOPE_S = Number(opts['slope-seconds'] ?? SECONDS / 2);
 const MAX_SLOPE = Number(opts['max-slope-kib-per-min']);
 const MIN_DELIVERED = Number(opts['min-delivered']);
+const BURST_EVERY = Number(opts['burst-every']);
+const BURST_S = Number(opts['burst-seconds']);
+const BURST_PPS = Number(opts['burst-pps']);
+const QUIET_AFTER = Number(opts['quiet-after']);
 const OUT = path.resolve(opts.out ?? path.join(root, 'build/soak'));
 const PNG = path.resolve(opts.png ?? path.join(OUT, 'soak.png'));
 const PER_FRAME = 5; // rtpgen's default packets per frame
 if (!(SECONDS >= 4) || !(PPS >= 10) || !(CONSUMERS >= 1 && CONSUMERS <= 1000) || !(NACK >= 0 && NACK < 0.5)
   || !(START_SEQ >= 0 && START_SEQ <= 0xffff) || !(START_TS >= 0 && START_TS <= 0xffffffff)
   || !(TS_STEP >= 1 && TS_STEP < 0x80000000) || !(SAMPLE_MS >= 50) || !(SETTLE_S >= 0 && SETTLE_S < SECONDS)
-  || !(SLOPE_S > 0 && SLOPE_S <= SECONDS) || !Number.isFinite(MAX_SLOPE) || !Number.isFinite(MAX_GROWTH)) {
+  || !(SLOPE_S > 0 && SLOPE_S <= SECONDS) || !Number.isFinite(MAX_SLOPE) || !Number.isFinite(MAX_GROWTH)
+  || !(BURST_EVERY === 0 || BURST_EVERY > BURST_S) || !(BURST_S > 0) || !(BURST_PPS >= 10) || !(QUIET_AFTER >= 0)) {
   usage('bad option value');
 }
 
 function usage(why) {
   console.error(`soak: ${why}\nusage: soak [--massif [--pages-as-heap] | --rss] [--seconds N>=4] [--pps N] [--consumers N] `
     + '[--nack 0..0.5] [--seq N] [--ts N] [--ts-step N] [--sample-ms MS] [--settle S] [--max-growth-kib K] '
-    + '[--slope-seconds S] [--max-slope-kib-per-min K] [--min-delivered F] [--json FILE] [--png FILE] [--out DIR]');
+    + '[--slope-seconds S] [--max-slope-kib-per-min K] [--min-delivered F] [--burst-every S --burst-seconds S --burst-pps N '
+    + '--quiet-after S] [--json FILE] [--png FILE] [--out DIR]');
   process.exit(2);
 }
 
@@ -227,25 +243,31 @@ async function main() {
   const takeSample = async () => {
     const tMs = performance.now() - spawnedAt;
     let rssKiB = null;
+    let rssAnonKiB = null;
+    let rssFileKiB = null;
     try {
-      rssKiB = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${worker.pid}/status`, 'utf8'))[1]);
+      const status = fs.readFileSync(`/proc/${worker.pid}/status`, 'utf8');
+      const field = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+      [rssKiB, rssAnonKiB, rssFileKiB] = [field('VmRSS'), field('RssAnon'), field('RssFile')];
     } catch { /* worker gone */ }
     if (died) return;
     await worker.dump().catch(() => {});
     const m = memory.last;
-    samples.push({ tMs, rssKiB, pool: m?.pool ?? null, rings: m?.rings ?? null, malloc: m?.malloc ?? null,
+    samples.push({ tMs, rssKiB, rssAnonKiB, rssFileKiB, pool: m?.pool ?? null, rings: m?.rings ?? null, malloc: m?.malloc ?? null,
       channel: m?.channel ?? null });
   };
   const row = (s, g) => {
     const p = s.pool;
-    const cols = [`${((s.tMs - startMs) / 1000).toFixed(0).padStart(6)} s`, `${num(s.rssKiB ?? 0).padStart(8)}`];
-    if (p) {
-      cols.push(`${String(p.slabsHeld).padStart(4)}/${String(p.coldSlabs).padStart(2)}/${String(p.spareSlabs).padStart(2)}`,
-        `${num(kib(p.bytesTouched)).padStart(7)}`, `${num(p.slotsInUse).padStart(6)}/${num(p.highWaterSlots).padStart(6)}`,
-        `${num(s.rings.packetsHeld).padStart(6)}/${String(s.rings.bucketsHeld).padStart(3)}`,
-        `${num(kib(s.malloc.inUseBytes)).padStart(7)}/${num(kib(s.malloc.freeBytes)).padStart(5)}/${num(kib(s.malloc.mmapBytes)).padStart(5)}`,
-        `${num(s.channel.outQueuedBytes).padStart(6)}`);
-    }
+    const figure = (v, width, f = num) => (v === undefined || v === null ? '-' : f(v)).padStart(width);
+    const cols = [`${((s.tMs - startMs) / 1000).toFixed(0).padStart(6)} s`, figure(s.rssKiB, 8),
+      `${figure(s.rssAnonKiB, 6)}/${figure(s.rssFileKiB, 5)}`,
+      `${figure(p?.slabsHeld, 4)}/${figure(p?.coldSlabs, 2)}/${figure(p?.spareSlabs, 2)}`,
+      figure(p?.bytesTouched, 7, (v) => num(kib(v))),
+      `${figure(p?.slotsInUse, 6)}/${figure(p?.highWaterSlots, 6)}`,
+      `${figure(s.rings?.packetsHeld, 6)}/${figure(s.rings?.bucketsHeld, 3)}`,
+      `${figure(s.malloc?.inUseBytes, 7, (v) => num(kib(v)))}/${figure(s.malloc?.freeBytes, 5, (v) => num(kib(v)))}/`
+        + `${figure(s.malloc?.mmapBytes, 5, (v) => num(kib(v)))}`,
+      figure(s.channel?.outQueuedBytes, 6)];
     if (g) cols.push(`${num(g.sent).padStart(10)} ${num(sumSinks(g, 0)).padStart(12)} ${num(sumSinks(g, 1)).padStart(9)} ${num(sumSinks(g, 3)).padStart(6)}`);
     return `  ${cols.join('  ')}`;
   };
@@ -253,8 +275,19 @@ async function main() {
   const startMs = performance.now() - spawnedAt;
   gen.cmd(`dest 127.0.0.1 ${input.tuple.localPort}`);
   gen.cmd(`rate ${PPS}`);
-  console.log('        t   RSS KiB  slabs/cold/spare  touched KiB  slots/hw   ring pkts/bkts  malloc KiB use/free/mmap  chanQ'
+  console.log('        t   RSS KiB  anon/file  slabs/cold/spare  touched KiB  slots/hw   ring pkts/bkts  malloc KiB use/free/mmap  chanQ'
     + '        sent  delivered(all)     RTX   lost');
+  // Bursts: at k * BURST_EVERY s (k >= 1) of streaming, BURST_S s at BURST_PPS.
+  const bursts = [];
+  const burstTimers = [];
+  for (let t = BURST_EVERY; BURST_EVERY > 0 && t + BURST_S < SECONDS; t += BURST_EVERY) {
+    bursts.push({ fromMs: startMs + t * 1000, toMs: startMs + (t + BURST_S) * 1000 });
+    burstTimers.push(setTimeout(() => gen.cmd(`rate ${BURST_PPS}`), t * 1000),
+      setTimeout(() => gen.cmd(`rate ${PPS}`), (t + BURST_S) * 1000));
+  }
+  const quiet = (p) => !bursts.some((b) => p.tMs >= b.fromMs - 500 && p.tMs < b.toMs + QUIET_AFTER * 1000);
+  if (bursts.length) console.log(`  ${bursts.length} bursts of ${BURST_S} s at ${BURST_PPS} pps every ${BURST_EVERY} s; `
+    + `figures from quiet samples (not within a burst or ${QUIET_AFTER} s after it)`);
   const printEvery = Math.max(1, Math.round(Math.max(10_000, (SECONDS * 1000) / 40) / SAMPLE_MS));
   const begin = performance.now();
   for (let k = 0; (k * SAMPLE_MS) / 1000 <= SECONDS && !died; k++) {
@@ -263,6 +296,7 @@ async function main() {
     await sampling;
     if (k % printEvery === 0 && samples.length) console.log(row(samples.at(-1), await gen.stats()));
   }
+  burstTimers.forEach(clearTimeout);
   gen.cmd('rate 0');
   const endMs = performance.now() - spawnedAt;
   await sleep(MODE === 'massif' ? 2000 : 600); // the last NACKs answered
@@ -292,7 +326,8 @@ async function main() {
   const settleMs = startMs + SETTLE_S * 1000;
   const slopeFromMs = Math.max(startMs, endMs - SLOPE_S * 1000);
   // Massif snapshots only where memory changes, so its curve is a step function: sample it evenly.
-  const even = (from, to) => (MODE === 'massif' ? resample(points, from, to, 120) : points.filter((p) => p.tMs >= from && p.tMs <= to + 1000));
+  const even = (from, to) => (MODE === 'massif' ? resample(points, from, to, 120) : points.filter((p) => p.tMs >= from && p.tMs <= to + 1000))
+    .filter(quiet);
   const slopePoints = even(slopeFromMs, endMs);
   const afterSettle = even(settleMs, endMs);
   const settled = afterSettle[0]?.kib ?? null;
@@ -320,7 +355,8 @@ async function main() {
   const tsWraps = Math.floor((START_TS + (Math.ceil(g.sent / PER_FRAME) - 1) * TS_STEP) / 0x100000000);
   const result = {
     mode: MODE, pagesAsHeap: opts['pages-as-heap'], worker: realWorker, seconds: SECONDS, pps: PPS, consumers: CONSUMERS,
-    nack: NACK, startSeq: START_SEQ, startTs: START_TS, tsStepPerFrame: TS_STEP, seqWraps, tsWraps,
+    nack: NACK, bursts: bursts.map((b) => ({ fromS: (b.fromMs - startMs) / 1000, toS: (b.toMs - startMs) / 1000, pps: BURST_PPS })),
+    startSeq: START_SEQ, startTs: START_TS, tsStepPerFrame: TS_STEP, seqWraps, tsWraps,
     sent: g.sent, producerPacketsIn: producerIn, delivered: sumSinks(g, 0), rtx, nacks, lost: sumSinks(g, 3),
     worstDelivered, workerPacketsRetransmitted: retransmitted,
     memory: { metric: MODE === 'massif' ? 'heapKiB' : 'rssKiB', peakKiB: peak, finalKiB: final, settleS: SETTLE_S,
