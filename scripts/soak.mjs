@@ -226,6 +226,7 @@ async function main() {
   worker.on('died', (error) => { died = error; });
   const gen = new RtpGen({ recv: CONSUMERS, nack: NACK,
     args: ['--seq', String(START_SEQ), '--ts', String(START_TS), '--ts-step', String(TS_STEP)] });
+  process.on('exit', () => gen.proc.kill()); // also when main throws
   const ports = await gen.ports;
   const router = await worker.createRouter({ mediaCodecs: VP8_ROUTER_CODECS });
   const { transport: input, producer } = await produceRtpgenVp8(router);
