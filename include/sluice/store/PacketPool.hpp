@@ -1,4 +1,4 @@
-// PacketPool: the one place a received RTP packet's bytes live (DESIGN §3.1).
+// PacketPool: the one place a received RTP packet's bytes live (ARCHITECTURE.md, "Stored once").
 //
 // A packet occupies one fixed-size slot for as long as any handle (PacketRef)
 // references it: the stream's RetransmissionRing, an in-flight send. Consumers

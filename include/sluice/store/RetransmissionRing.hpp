@@ -1,5 +1,5 @@
 // RetransmissionRing: the packets of ONE producer stream kept to answer NACKs
-// from all of its consumers (DESIGN §3.3). It holds handles into the
+// from all of its consumers (ARCHITECTURE.md, "Kept for one window"). It holds handles into the
 // PacketPool, never copies.
 //
 // Indexing: by extended sequence number (int64_t, possibly negative, as

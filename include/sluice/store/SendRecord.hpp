@@ -1,5 +1,5 @@
 // SendRecord: what one consumer remembers about the packets it sent, so it
-// can answer a NACK (DESIGN §3.3: per-consumer retransmission state is
+// can answer a NACK (ARCHITECTURE.md, memory model: per-consumer retransmission state is
 // metadata only). The bytes stay in the producer stream's RetransmissionRing;
 // this maps the consumer's output seq back to the producer's extended seq and
 // keeps the rewrite context used, so a retransmission is rebuilt with exactly

@@ -1,7 +1,7 @@
-// DESIGN §3.2 for net/: after warm-up, queueing datagrams (head copied, tail
-// held from a pool slot), flushing them with sendmmsg and receiving them
-// with recvmmsg through the libuv loop makes no allocator call. Linked with
-// AllocCounter.cpp, which counts every global operator new.
+// ARCHITECTURE.md (zero allocations per packet) for net/: after warm-up, queueing datagrams (head
+// copied, tail held from a pool slot), flushing them with sendmmsg and receiving them with recvmmsg
+// through the libuv loop makes no allocator call. Linked with AllocCounter.cpp, which counts every
+// global operator new.
 #include "../AllocCounter.hpp"
 #include "sluice/net/SendBatch.hpp"
 #include "sluice/net/UdpSocket.hpp"

@@ -1,7 +1,7 @@
-// DESIGN §3.2 for ICE-TCP: with a peer that keeps up, receiving frames
-// (read, reassembly across reads, delivery) and sending them (SendFrame
-// straight to the kernel) makes no allocator call after warm-up. Linked with
-// AllocCounter.cpp, which counts every global operator new.
+// ARCHITECTURE.md (zero allocations per packet) for ICE-TCP: with a peer that keeps up, receiving
+// frames (read, reassembly across reads, delivery) and sending them (SendFrame straight to the
+// kernel) makes no allocator call after warm-up. Linked with AllocCounter.cpp, which counts every
+// global operator new.
 #include "../AllocCounter.hpp"
 #include "sluice/net/TcpServer.hpp"
 

@@ -473,7 +473,8 @@ TEST_CASE("net: tcp ports, errors, wildcard listen", "[net][tcp]") {
   }
 }
 
-// DESIGN §3.6: a slow ICE-TCP peer loses media, the worker does not gain memory.
+// ARCHITECTURE.md (bounded queues): a slow ICE-TCP peer loses media, the worker does not gain
+// memory.
 TEST_CASE("net: tcp send queue is bounded against a peer that stops reading", "[net][tcp]") {
   Loop loop;
   Recorder rec;

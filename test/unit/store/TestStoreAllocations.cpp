@@ -1,6 +1,6 @@
-// DESIGN §3.2 for the store: after warm-up, storing, looking up, expiring
-// and recording packets makes no allocator call at all. Linked with
-// AllocCounter.cpp, which counts every global operator new.
+// ARCHITECTURE.md (zero allocations per packet) for the store: after warm-up, storing, looking up,
+// expiring and recording packets makes no allocator call at all. Linked with AllocCounter.cpp,
+// which counts every global operator new.
 #include "../AllocCounter.hpp"
 #include "sluice/rtp/SeqMath.hpp"
 #include "sluice/store/PacketPool.hpp"
