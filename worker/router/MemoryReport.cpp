@@ -53,7 +53,8 @@ MemoryFigures MemoryReport::Collect() const {
 }
 
 flatbuffers::Offset<FBS::Worker::MemoryDump>
-MemoryReport::Build(flatbuffers::FlatBufferBuilder& b) const {
+MemoryReport::Build(flatbuffers::FlatBufferBuilder& b,
+                    const transport::TransportCensus& census) const {
   const MemoryFigures f = Collect();
   const auto pool = FBS::Worker::CreatePacketPoolDump(
       b, f.slotSize, f.slotsInUse, f.slotsCapacity, f.slabsHeld, f.spareSlabs, f.poolBytesHeld,
@@ -63,7 +64,10 @@ MemoryReport::Build(flatbuffers::FlatBufferBuilder& b) const {
   const auto channel = FBS::Worker::CreateChannelDump(
       b, f.outQueuedBytes, f.outHighWaterBytes, f.outLimitBytes, f.droppedNotifications,
       f.droppedLogs, f.rejectedFrames, f.errorResponses);
-  return FBS::Worker::CreateMemoryDump(b, pool, rings, channel, f.rssBytes);
+  const auto transports = FBS::Worker::CreateTransportsMemoryDump(
+      b, census.plainTransports, census.webRtcTransports, census.dtlsSessions, census.dtlsConnected,
+      census.dtlsBytesHeld, census.srtpSessions);
+  return FBS::Worker::CreateMemoryDump(b, pool, rings, channel, f.rssBytes, transports);
 }
 
 std::string MemoryReport::Summary(const MemoryFigures& f) {
@@ -79,9 +83,8 @@ std::string MemoryReport::Summary(const MemoryFigures& f) {
                 (unsigned long long)f.slabsReturned, (unsigned long long)f.dropsAtCap,
                 (unsigned long long)f.rings, (unsigned long long)f.ringPacketsHeld,
                 (unsigned long long)f.ringBucketsHeld, (unsigned long long)f.outQueuedBytes,
-                (unsigned long long)f.outHighWaterBytes,
-                (unsigned long long)f.droppedNotifications, (unsigned long long)f.droppedLogs,
-                (unsigned long long)f.rejectedFrames);
+                (unsigned long long)f.outHighWaterBytes, (unsigned long long)f.droppedNotifications,
+                (unsigned long long)f.droppedLogs, (unsigned long long)f.rejectedFrames);
   return line;
 }
 

@@ -127,6 +127,10 @@ public:
   // Heap held by one connected transport, as the worker dump reports it
   // (TestDtlsTransport measures it stays below this).
   static constexpr size_t kConnectedBytes = 2048;
+  // Before Start (the SSL object), and while the handshake runs (the SSL
+  // object, OpenSSL's handshake buffer, a read and a write record buffer).
+  static constexpr size_t kCreatedBytes = 8 * 1024;
+  static constexpr size_t kHandshakeBytes = 72 * 1024;
 
   class Listener {
   public:
@@ -176,6 +180,13 @@ public:
   DtlsRole Role() const { return role_; }
   // True once Connected and OpenSSL's session is freed.
   bool SessionReleased() const { return ssl_ == nullptr && cipher_.has_value(); }
+  // Heap this transport holds, from the figures above by state (no
+  // allocator reading): what the worker dump sums.
+  size_t HeldBytes() const {
+    if (!ssl_)
+      return kConnectedBytes;
+    return state_ == DtlsState::New ? kCreatedBytes : kHandshakeBytes;
+  }
   // PEM of the peer's certificate, set once Connected.
   const std::string& RemoteCertificatePem() const { return remoteCertPem_; }
   // Why the state became Failed (empty otherwise).

@@ -884,6 +884,7 @@ TEST_CASE("DtlsTransport: memory per transport") {
   // the record keys and the peer certificate PEM.
   // mallinfo2 reads 0 under valgrind/ASan: the bounds then hold trivially.
   CHECK(per(connected) < static_cast<long>(DtlsTransport::kConnectedBytes));
+  CHECK(per(created) < static_cast<long>(DtlsTransport::kCreatedBytes));
   // Nothing stays behind; OpenSSL's process-wide caches wobble by a few
   // hundred bytes between handshakes (valgrind: no leak).
   CHECK(per(freed) < 2048);
