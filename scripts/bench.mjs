@@ -471,7 +471,9 @@ async function parentWebRtc() {
   console.log(`\nsluice bench --webrtc: 1 VP8 producer (${cfg.pps} pps, 1100 B) on a PlainTransport, N WebRtcTransport `
     + `consumers each connected by a real ICE + DTLS 1.2 client, SRTP ${cfg.suite === 'gcm' ? 'AEAD_AES_128_GCM' : 'AES128_CM_HMAC_SHA1_80'}, `
     + `NACK ${cfg.nack * 100}% of packets, window ${cfg.window} s, ${rounds} round(s), medians; CPU from 10 ms ticks`);
-  const head = ['worker', 'N', 'RSS/(WebRtcTransport+consumer) KiB', 'allocs/pkt', 'CPU us/pkt', 'plain CPU us/pkt',
+  // Marginal: RSS growth from the previous N, per added transport; the first
+  // transports also pay one-time costs (OpenSSL and libsrtp state, code pages).
+  const head = ['worker', 'N', 'RSS/(WebRtcTransport+consumer) KiB', 'marginal KiB', 'allocs/pkt', 'CPU us/pkt', 'plain CPU us/pkt',
     'webrtc/plain CPU', 'delivery %', 'gap loss %', 'srtp errors'];
   const rows = [];
   for (const b of bins) {
@@ -479,7 +481,9 @@ async function parentWebRtc() {
       const ws = raw[b].webrtc.map((x) => x.steady?.[i]).filter(Boolean);
       const ps = raw[b].plain.map((x) => x.steady?.[i]).filter(Boolean);
       const ratio = median(raw[b].webrtc.map((x, k) => x.steady?.[i]?.cpuUsPerPacket / raw[b].plain[k]?.steady?.[i]?.cpuUsPerPacket));
-      rows.push([path.basename(b), String(n), fmt(median(ws.map((w) => w.rssPerConsumerBytes)) / 1024),
+      const prev = i > 0 ? raw[b].webrtc.map((x) => x.steady?.[i - 1]).filter(Boolean) : [];
+      const marginal = i > 0 ? (median(ws.map((w) => w.rssKiB)) - median(prev.map((w) => w.rssKiB))) / (n - cfg.consumers[i - 1]) : NaN;
+      rows.push([path.basename(b), String(n), fmt(median(ws.map((w) => w.rssPerConsumerBytes)) / 1024), fmt(marginal),
         fmt(median(ws.map((w) => w.allocsPerPacket)), 4), fmt(median(ws.map((w) => w.cpuUsPerPacket))),
         fmt(median(ps.map((w) => w.cpuUsPerPacket))), fmt(ratio), fmt(median(ws.map((w) => w.delivery)) * 100, 2),
         fmt(median(ws.map((w) => w.gapLoss)) * 100, 3), fmt(median(ws.map((w) => w.srtpErrors)), 0)]);
