@@ -72,7 +72,8 @@ for (let i = 2; i < process.argv.length; i++) {
   else opts[a.slice(2)] = process.argv[++i];
 }
 const cfg = {
-  consumers: String(opts.consumers ?? '10,100,300').split(',').map(Number),
+  // --webrtc: one DTLS handshake per consumer; keep N at 150 or below.
+  consumers: String(opts.consumers ?? (opts.webrtc ? '10,100' : '10,100,300')).split(',').map(Number),
   base: Number(opts.base ?? 1),
   pps: Number(opts.pps ?? 150),
   nack: Number(opts.nack ?? 0.01),
@@ -491,6 +492,14 @@ async function parentWebRtc() {
   }
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   for (const r of [head, ...rows]) console.log(r.map((x, c) => x.padStart(widths[c])).join('  '));
+  for (const b of bins) {
+    const shrinks = raw[b].webrtc.map((x) => x.shrink).filter(Boolean);
+    if (shrinks.length) {
+      const x = shrinks[0];
+      console.log(`${path.basename(b)}: RSS ${x.waitS} s after ${x.from} -> ${x.to} WebRtcTransports, over RSS when first at `
+        + `${x.to}: ${fmt(median(shrinks.map((y) => y.ratio)))}x (${fmt(x.rssKiB / 1024, 1)} MB vs ${fmt(x.freshRssKiB / 1024, 1)} MB)`);
+    }
+  }
   if (opts.json) {
     fs.writeFileSync(opts.json, JSON.stringify({ config: cfg, rounds, raw }, null, 1));
     console.log(`JSON written to ${opts.json}`);
