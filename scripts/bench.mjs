@@ -1,10 +1,10 @@
 // Forwarding benchmark of a worker binary against a bare reference forwarder,
-// driven through the unmodified mediasoup Node library (DESIGN.md section 5).
+// driven through the unmodified mediasoup Node library (ARCHITECTURE.md, how it is proven).
 //
 //   node scripts/bench.mjs [WORKER_BIN [OTHER_WORKER_BIN]] [--consumers 10,100,300] [--base 1]
 //     [--pps 150] [--nack 0.01] [--warmup 2] [--window 10] [--max-consumers 100]
 //     [--max-start 300] [--max-step 1.25] [--max-window 3] [--no-max] [--no-bare]
-//     [--shrink-wait 30] [--rounds R] [--json FILE]
+//     [--shrink-wait 30] [--rounds R] [--json FILE] [--webrtc [--suite gcm|cm]]
 //
 // WORKER_BIN defaults to MEDIASOUP_WORKER_BIN. With two binaries each round runs
 // them one after the other (R rounds, default 3) and ratios first/second are
@@ -29,6 +29,18 @@
 // input rate by --max-step per step until a window sees gap loss > 0.1% (or
 // under 98% of the expected packets arrive); the last clean step is reported
 // as forwarded packets/s (input pps x consumers that received them).
+//
+// --webrtc: the consumers sit on N WebRtcTransports instead, each connected by
+// a real ICE + DTLS 1.2 client (test/bench/webrtcpeer, one process for all N:
+// STUN Binding with USE-CANDIDATE, DTLS-SRTP with SRTP_AEAD_AES_128_GCM, or
+// SRTP_AES128_CM_SHA1_80 with --suite cm, libsrtp2 to decrypt, NACKs and
+// receiver reports over SRTCP, consent every 5 s). The transports are created
+// and connected (role 'client', the peer's fingerprint) through the Node
+// library; the peer learns each one's ICE ufrag/pwd and candidate port over
+// its stdin. Base is 0 (RSS per connected WebRtcTransport + consumer is
+// (RSS at N - RSS with none) / N). Each round also runs the plain mode at the
+// same N, so CPU per forwarded packet is compared with it; no bare forwarder,
+// no max-rate search. Delivery: distinct media packets received / (sent x N).
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -36,18 +48,13 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { BUILD_DIR, CONSUMER_PT, CONSUMER_RTX_PT, RtpGen, VP8_ROUTER_CODECS, consumeChecked, consumeToPort, produceRtpgenVp8 } from './rtpgen-load.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const buildDir = process.env.SLUICE_BENCH_BUILD ?? path.join(root, 'build');
-const RTPGEN = path.join(buildDir, 'test/bench/rtpgen');
+const buildDir = BUILD_DIR;
 const BARE = path.join(buildDir, 'test/bench/bareforward');
 const ALLOC_LIB = path.join(buildDir, 'test/alloc/libsluice-alloccount.so');
-const SSRC = 0x5eed0001;
-// What the consumers send: the Node library gives VP8 and its RTX these payload
-// types in the router's capabilities (checked when consuming); the bare
-// forwarder is told the same.
-const CONSUMER_PT = 100;
-const CONSUMER_RTX_PT = 101;
+const WEBRTCPEER = path.join(buildDir, 'test/bench/webrtcpeer');
 const LOSS_LIMIT = 0.001;
 
 const positional = [];
@@ -55,11 +62,12 @@ const opts = {};
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (!a.startsWith('--')) positional.push(a);
-  else if (['--no-max', '--no-bare'].includes(a)) opts[a.slice(2)] = true;
+  else if (['--no-max', '--no-bare', '--webrtc'].includes(a)) opts[a.slice(2)] = true;
   else opts[a.slice(2)] = process.argv[++i];
 }
 const cfg = {
-  consumers: String(opts.consumers ?? '10,100,300').split(',').map(Number),
+  // --webrtc: one DTLS handshake per consumer; keep N at 150 or below.
+  consumers: String(opts.consumers ?? (opts.webrtc ? '10,100' : '10,100,300')).split(',').map(Number),
   base: Number(opts.base ?? 1),
   pps: Number(opts.pps ?? 150),
   nack: Number(opts.nack ?? 0.01),
@@ -71,7 +79,10 @@ const cfg = {
   maxWindow: Number(opts['max-window'] ?? 3),
   maxCap: Number(opts['max-cap'] ?? 100000),
   shrinkWait: Number(opts['shrink-wait'] ?? 30),
+  webrtc: !!opts.webrtc,
+  suite: String(opts.suite ?? 'gcm'),
 };
+if (!['gcm', 'cm'].includes(cfg.suite)) throw new Error('--suite is gcm or cm');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const TICK_US = 1e6 / 100; // CLK_TCK is 100 on Linux
@@ -93,28 +104,43 @@ const udpDrops = () => {
 };
 const allocs = (file) => (file && fs.existsSync(file) ? Number(fs.readFileSync(file).readBigUInt64LE(0)) : NaN);
 
-// rtpgen under control: one command per stdin line, one JSON line per answer.
-class Gen {
+// rtpgen (scripts/rtpgen-load.mjs) with the bench's NACK fraction.
+class Gen extends RtpGen {
   constructor(ports) {
-    this.proc = spawn(RTPGEN, ['--recv', String(ports), '--nack', String(cfg.nack), '--ssrc', String(SSRC),
-      '--sink-pt', String(CONSUMER_PT), '--sink-rtx-pt', String(CONSUMER_RTX_PT)],
-      { stdio: ['pipe', 'pipe', 'inherit'] });
+    super({ recv: ports, nack: cfg.nack });
+    this.portList = [];
+  }
+}
+
+// webrtcpeer under control, same protocol as Gen: the WebRTC receivers.
+class WebRtcPeers {
+  constructor() {
+    this.proc = spawn(WEBRTCPEER, ['--suite', cfg.suite, '--nack', String(cfg.nack),
+      '--sink-pt', String(CONSUMER_PT), '--sink-rtx-pt', String(CONSUMER_RTX_PT)], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.waiters = [];
     readline.createInterface({ input: this.proc.stdout }).on('line', (l) => this.waiters.shift()?.(JSON.parse(l)));
-    this.ports = new Promise((r) => this.waiters.push((j) => { this.portList = j.ports; r(j.ports); }));
+    this.fingerprint = new Promise((r) => this.waiters.push((j) => r(j.fingerprint)));
   }
-  cmd(line) { this.proc.stdin.write(`${line}\n`); }
-  stats() { return new Promise((r) => { this.waiters.push(r); this.cmd('stats'); }); }
-  close() { this.cmd('quit'); this.proc.stdin.end(); }
+  ask(line) { return new Promise((r) => { this.waiters.push(r); this.proc.stdin.write(`${line}\n`); }); }
+  add(ip, port, ufrag, pwd) { return this.ask(`add ${ip} ${port} ${ufrag} ${pwd}`); }
+  stats() { return this.ask('stats'); }
+  close() { this.proc.stdin.write('quit\n'); this.proc.stdin.end(); }
 }
 
 // Counters of the system under test (pid) and of the receivers, at one instant.
 // inPort: the forwarder's input socket, whose kernel drops are reported apart from the receivers'.
+// With WebRTC receivers (gen.peers) their counters replace rtpgen's sinks.
 async function snapshot(gen, pid, allocFile, inPort) {
   const drops = udpDrops();
+  const g = await gen.stats();
+  if (gen.peers) {
+    const p = await gen.peers.stats();
+    g.sinks = p.sinks;
+    g.peers = { connected: p.connected, failed: p.failed, srtpErrors: p.srtpErrors, consentOk: p.consentOk };
+  }
   return { t: performance.now(), cpu: cpuTicks(pid), genCpu: cpuTicks(gen.proc.pid), allocs: allocs(allocFile),
     rss: rssKiB(pid), inDrops: drops.get(inPort) ?? 0,
-    sinkDrops: gen.portList.reduce((x, p) => x + (drops.get(p) ?? 0), 0), g: await gen.stats() };
+    sinkDrops: gen.portList.reduce((x, p) => x + (drops.get(p) ?? 0), 0), g };
 }
 
 function windowResult(a, b, n) {
@@ -134,6 +160,8 @@ function windowResult(a, b, n) {
     genCpuUsPerPacket: ((ticks(b.genCpu) - ticks(a.genCpu)) * TICK_US) / Math.max(1, forwarded),
     allocsPerPacket: (b.allocs - a.allocs) / Math.max(1, forwarded), rssKiB: b.rss,
     inputKernelDrops: b.inDrops - a.inDrops, receiverKernelDrops: b.sinkDrops - a.sinkDrops,
+    delivery: forwarded / Math.max(1, sent * n),
+    ...(b.g.peers ? { peers: b.g.peers, srtpErrors: b.g.peers.srtpErrors - a.g.peers.srtpErrors } : {}),
   };
 }
 
@@ -166,7 +194,7 @@ async function maxRate(gen, pidOf, allocFile, inPort, n) {
 }
 
 // ---------------------------------------------------------------- worker child
-async function childWorker(bin, phase) {
+async function childWorker(bin, phase, webrtc = false) {
   process.env.MEDIASOUP_WORKER_BIN = bin; // read once, when the library is first imported
   const mediasoup = createRequire(path.join(root, 'test/node/package.json'))('mediasoup');
   const allocFile = fs.existsSync(ALLOC_LIB) ? path.join(os.tmpdir(), `sluice-bench-alloc-${process.pid}`) : null;
@@ -175,30 +203,45 @@ async function childWorker(bin, phase) {
   delete process.env.LD_PRELOAD;
   delete process.env.ALLOCCOUNT_FILE;
   const maxN = phase === 'max' ? cfg.maxConsumers : Math.max(...cfg.consumers);
-  const gen = new Gen(maxN);
+  const base = webrtc ? 0 : cfg.base;
+  const gen = new Gen(webrtc ? 0 : maxN);
   const ports = await gen.ports;
-  const out = { worker: bin, pid: worker.pid, allocCounter: !!allocFile };
+  if (webrtc) gen.peers = new WebRtcPeers();
+  const fingerprint = webrtc ? (await gen.peers.fingerprint).split(' ') : null;
+  const out = { worker: bin, pid: worker.pid, allocCounter: !!allocFile, mode: webrtc ? `webrtc-${cfg.suite}` : 'plain' };
   try {
-    const router = await worker.createRouter({ mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }] });
-    const input = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
-    const producer = await input.produce({ kind: 'video', rtpParameters: {
-      codecs: [
-        { mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] },
-        { mimeType: 'video/rtx', payloadType: 97, clockRate: 90000, parameters: { apt: 96 } },
-      ],
-      encodings: [{ ssrc: SSRC, rtx: { ssrc: SSRC + 1 } }],
-    } });
+    const router = await worker.createRouter({ mediaCodecs: VP8_ROUTER_CODECS });
+    const { transport: input, producer } = await produceRtpgenVp8(router);
     gen.cmd(`dest 127.0.0.1 ${input.tuple.localPort}`);
     gen.cmd(`rate ${cfg.pps}`);
     const transports = [];
+    // A WebRtcTransport connected by one webrtcpeer peer (ICE, then DTLS with
+    // the worker as server); resolves once DTLS is connected.
+    const connectWebRtc = async () => {
+      const t = await router.createWebRtcTransport({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
+      const connected = new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`transport ${transports.length}: DTLS ${t.dtlsState}, ICE ${t.iceState}`)), 10000);
+        t.on('dtlsstatechange', (s) => {
+          if (s === 'connected') { clearTimeout(timer); resolve(); }
+          if (s === 'failed' || s === 'closed') { clearTimeout(timer); reject(new Error(`DTLS ${s}`)); }
+        });
+      });
+      await t.connect({ dtlsParameters: { role: 'client', fingerprints: [{ algorithm: fingerprint[0], value: fingerprint[1] }] } });
+      const c = t.iceCandidates.find((x) => x.protocol === 'udp');
+      const added = await gen.peers.add(c.address ?? c.ip, c.port, t.iceParameters.usernameFragment, t.iceParameters.password);
+      if (added.added !== transports.length) throw new Error(`webrtcpeer add: ${JSON.stringify(added)}`);
+      await connected;
+      return t;
+    };
     const grow = async (n) => {
       while (transports.length < n) {
-        const t = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
-        await t.connect({ ip: '127.0.0.1', port: ports[transports.length] });
-        const c = await t.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
-        if (c.rtpParameters.codecs[0].payloadType !== CONSUMER_PT || c.rtpParameters.codecs[1]?.payloadType !== CONSUMER_RTX_PT)
-          throw new Error(`consumer payload types ${c.rtpParameters.codecs.map((x) => x.payloadType)}, expected ${CONSUMER_PT}, ${CONSUMER_RTX_PT}`);
-        transports.push(t);
+        if (webrtc) {
+          const t = await connectWebRtc();
+          await consumeChecked(t, router, producer);
+          transports.push(t);
+        } else {
+          transports.push((await consumeToPort(router, producer, ports[transports.length])).transport);
+        }
       }
     };
     if (phase === 'max') {
@@ -206,14 +249,14 @@ async function childWorker(bin, phase) {
       await sleep(cfg.warmup * 1000);
       out.max = await maxRate(gen, () => worker.pid, allocFile, input.tuple.localPort, maxN);
     } else {
-      await grow(cfg.base);
+      await grow(base);
       await sleep(cfg.warmup * 1000);
       out.rssBaseKiB = rssKiB(worker.pid);
       out.steady = [];
       for (const n of cfg.consumers) {
         await grow(n);
         const w = await measure(gen, worker.pid, allocFile, input.tuple.localPort, n, cfg.warmup, cfg.window);
-        w.rssPerConsumerBytes = Math.round(((w.rssKiB - out.rssBaseKiB) * 1024) / Math.max(1, n - cfg.base));
+        w.rssPerConsumerBytes = Math.round(((w.rssKiB - out.rssBaseKiB) * 1024) / Math.max(1, n - base));
         out.steady.push(w);
         process.stderr.write(`  N=${n}: ${JSON.stringify(w)}\n`);
       }
@@ -231,6 +274,7 @@ async function childWorker(bin, phase) {
     }
   } finally {
     gen.close();
+    gen.peers?.close();
     worker.close();
     if (allocFile) fs.rmSync(allocFile, { force: true });
   }
@@ -385,10 +429,65 @@ async function parent() {
   }
 }
 
+// --webrtc: per binary and round, the WebRTC mode then the plain mode at the
+// same N (steady phase only).
+async function parentWebRtc() {
+  const bins = positional.length ? positional : (process.env.MEDIASOUP_WORKER_BIN ? [process.env.MEDIASOUP_WORKER_BIN] : []);
+  if (!bins.length) throw new Error('give a worker binary (argument or MEDIASOUP_WORKER_BIN)');
+  const rounds = Number(opts.rounds ?? 1);
+  const raw = Object.fromEntries(bins.map((b) => [b, { webrtc: [], plain: [] }]));
+  for (let r = 0; r < rounds; r++) {
+    for (const b of r % 2 ? [...bins].reverse() : bins) {
+      for (const kind of ['webrtc', 'plain']) {
+        process.stderr.write(`round ${r + 1}/${rounds}: ${b} ${kind}\n`);
+        raw[b][kind].push(await runChild(kind === 'webrtc' ? 'webrtc' : 'worker', b, 'steady'));
+      }
+    }
+  }
+  console.log(`\nsluice bench --webrtc: 1 VP8 producer (${cfg.pps} pps, 1100 B) on a PlainTransport, N WebRtcTransport `
+    + `consumers each connected by a real ICE + DTLS 1.2 client, SRTP ${cfg.suite === 'gcm' ? 'AEAD_AES_128_GCM' : 'AES128_CM_HMAC_SHA1_80'}, `
+    + `NACK ${cfg.nack * 100}% of packets, window ${cfg.window} s, ${rounds} round(s), medians; CPU from 10 ms ticks`);
+  // Marginal: RSS growth from the previous N, per added transport; the first
+  // transports also pay one-time costs (OpenSSL and libsrtp state, code pages).
+  const head = ['worker', 'N', 'RSS/(WebRtcTransport+consumer) KiB', 'marginal KiB', 'allocs/pkt', 'CPU us/pkt', 'plain CPU us/pkt',
+    'webrtc/plain CPU', 'delivery %', 'gap loss %', 'srtp errors'];
+  const rows = [];
+  for (const b of bins) {
+    cfg.consumers.forEach((n, i) => {
+      const ws = raw[b].webrtc.map((x) => x.steady?.[i]).filter(Boolean);
+      const ps = raw[b].plain.map((x) => x.steady?.[i]).filter(Boolean);
+      const ratio = median(raw[b].webrtc.map((x, k) => x.steady?.[i]?.cpuUsPerPacket / raw[b].plain[k]?.steady?.[i]?.cpuUsPerPacket));
+      const prev = i > 0 ? raw[b].webrtc.map((x) => x.steady?.[i - 1]).filter(Boolean) : [];
+      const marginal = i > 0 ? (median(ws.map((w) => w.rssKiB)) - median(prev.map((w) => w.rssKiB))) / (n - cfg.consumers[i - 1]) : NaN;
+      rows.push([path.basename(b), String(n), fmt(median(ws.map((w) => w.rssPerConsumerBytes)) / 1024), fmt(marginal),
+        fmt(median(ws.map((w) => w.allocsPerPacket)), 4), fmt(median(ws.map((w) => w.cpuUsPerPacket))),
+        fmt(median(ps.map((w) => w.cpuUsPerPacket))), fmt(ratio), fmt(median(ws.map((w) => w.delivery)) * 100, 2),
+        fmt(median(ws.map((w) => w.gapLoss)) * 100, 3), fmt(median(ws.map((w) => w.srtpErrors)), 0)]);
+    });
+  }
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  for (const r of [head, ...rows]) console.log(r.map((x, c) => x.padStart(widths[c])).join('  '));
+  for (const b of bins) {
+    const shrinks = raw[b].webrtc.map((x) => x.shrink).filter(Boolean);
+    if (shrinks.length) {
+      const x = shrinks[0];
+      console.log(`${path.basename(b)}: RSS ${x.waitS} s after ${x.from} -> ${x.to} WebRtcTransports, over RSS when first at `
+        + `${x.to}: ${fmt(median(shrinks.map((y) => y.ratio)))}x (${fmt(x.rssKiB / 1024, 1)} MB vs ${fmt(x.freshRssKiB / 1024, 1)} MB)`);
+    }
+  }
+  if (opts.json) {
+    fs.writeFileSync(opts.json, JSON.stringify({ config: cfg, rounds, raw }, null, 1));
+    console.log(`JSON written to ${opts.json}`);
+  }
+}
+
 if (opts.child) {
-  const result = opts.child === 'bare' ? await childBare(opts.phase) : await childWorker(opts.bin, opts.phase);
+  const result = opts.child === 'bare' ? await childBare(opts.phase)
+    : await childWorker(opts.bin, opts.phase, opts.child === 'webrtc');
   console.log(`RESULT ${JSON.stringify(result)}`);
   process.exit(0); // the library's and the generator's handles may linger; the result is out
+} else if (cfg.webrtc) {
+  await parentWebRtc();
 } else {
   await parent();
 }

@@ -17,7 +17,7 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { watchMemoryDump } from './memory-dump.mjs';
+import { watchMemoryDump } from '../test/node/lib/memory-dump.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -63,8 +63,8 @@ const num = (n) => Number(n).toLocaleString('en-US');
 const mb = (bytes) => `${(Number(bytes) / 1e6).toFixed(1)} MB`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-// --- sluice's memory section of worker.dump() (scripts/memory-dump.mjs) --------------------
-const memoryDump = watchMemoryDump(require);
+// --- sluice's memory section of worker.dump() (test/node/lib/memory-dump.mjs) --------------------
+const memoryDump = watchMemoryDump();
 
 // --- the producer side -------------------------------------------------------------------
 // GStreamer peers need Debian's python3 (python3-gi lives there); SLUICE_GST_PYTHON overrides.

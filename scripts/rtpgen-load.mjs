@@ -46,12 +46,18 @@ export async function produceRtpgenVp8(router) {
   return { transport, producer };
 }
 
+// A consumer of the producer on `transport`, checked to send the payload types rtpgen's
+// receivers expect.
+export async function consumeChecked(transport, router, producer) {
+  const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+  if (consumer.rtpParameters.codecs[0].payloadType !== CONSUMER_PT || consumer.rtpParameters.codecs[1]?.payloadType !== CONSUMER_RTX_PT)
+    throw new Error(`consumer payload types ${consumer.rtpParameters.codecs.map((x) => x.payloadType)}, expected ${CONSUMER_PT}, ${CONSUMER_RTX_PT}`);
+  return consumer;
+}
+
 // One PlainTransport consumer sending to an rtpgen receive port.
 export async function consumeToPort(router, producer, port) {
   const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
   await transport.connect({ ip: '127.0.0.1', port });
-  const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
-  if (consumer.rtpParameters.codecs[0].payloadType !== CONSUMER_PT || consumer.rtpParameters.codecs[1]?.payloadType !== CONSUMER_RTX_PT)
-    throw new Error(`consumer payload types ${consumer.rtpParameters.codecs.map((x) => x.payloadType)}, expected ${CONSUMER_PT}, ${CONSUMER_RTX_PT}`);
-  return { transport, consumer };
+  return { transport, consumer: await consumeChecked(transport, router, producer) };
 }

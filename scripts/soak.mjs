@@ -41,7 +41,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { watchMemoryDump } from './memory-dump.mjs';
+import { watchMemoryDump } from '../test/node/lib/memory-dump.mjs';
 import { RTPGEN, RtpGen, VP8_ROUTER_CODECS, consumeToPort, produceRtpgenVp8 } from './rtpgen-load.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -217,7 +217,7 @@ async function main() {
   process.env.MEDIASOUP_WORKER_BIN = workerBin;
   const require = createRequire(path.join(root, 'test/node/package.json'));
   const mediasoup = require('mediasoup');
-  const memory = watchMemoryDump(require);
+  const memory = watchMemoryDump();
 
   const failures = [];
   const spawnedAt = performance.now();

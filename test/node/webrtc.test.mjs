@@ -17,6 +17,7 @@ import {
   LOOPBACK, publish, subscribe, closeWebRtcPeers, LossyUdpRelay, checkDelivered, consumerSendStats,
   waitFor, transportState, vp8PictureId, WERIFT_VP8_PT,
 } from './lib/webrtc-peer.mjs';
+import { memoryOf } from './lib/memory-dump.mjs';
 
 assert.ok(process.env.MEDIASOUP_WORKER_BIN, 'MEDIASOUP_WORKER_BIN must name the worker binary');
 
@@ -235,6 +236,41 @@ describe('werift over WebRtcTransport', () => {
     assert.ok(stream.coverage().missing.length === 0, 'no gap in Opus seqs');
     await assertStatsFlow(tPub, tSub, pub, sub);
     await closeAllOf(router, pub, sub);
+  });
+
+  test('(g) the worker dump counts transports, DTLS and SRTP sessions; a connected DTLS session holds little', CASE, async () => {
+    const base = (await memoryOf(worker)).transports;
+    assert.ok(base, 'MemoryDump.transports present');
+    const delta = async () => {
+      const now = (await memoryOf(worker)).transports;
+      return Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - base[k]]));
+    };
+    const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+    const { tPub, tSub } = await pairOfTransports(router, { listenInfos: [UDP] });
+    await router.createPlainTransport({ listenInfo: UDP });
+    let d = await delta();
+    assert.equal(d.webrtcTransports, 2);
+    assert.equal(d.plainTransports, 1);
+    assert.equal(d.dtlsSessions, 2);
+    assert.equal(d.dtlsConnected, 0);
+    assert.equal(d.srtpSessions, 0);
+    const unconnected = d.dtlsBytesHeld;
+    assert.ok(unconnected > 0, `bytes held before the handshake ${unconnected}`);
+
+    const pub = await publish(router, tPub, { kind: 'video', setup: 'passive' });
+    const sub = await subscribe(router, tSub, pub.producer, { setup: 'actpass' });
+    await framesAt(sub, 'video', 5);
+    d = await delta();
+    assert.equal(d.dtlsSessions, 2);
+    assert.equal(d.dtlsConnected, 2);
+    assert.ok(d.srtpSessions >= 2, `srtp sessions ${d.srtpSessions}`);
+    // OpenSSL's session is freed once connected: a few KB at most per transport.
+    assert.ok(d.dtlsBytesHeld > 0 && d.dtlsBytesHeld <= 2 * 4096, `bytes held connected ${d.dtlsBytesHeld}`);
+    assert.ok(d.dtlsBytesHeld < unconnected, 'connected sessions hold less than fresh ones');
+
+    await closeAllOf(router, pub, sub);
+    d = await delta();
+    for (const [k, v] of Object.entries(d)) assert.equal(v, 0, `${k} back to where it was`);
   });
 
   test('(f) werift publishes over WebRtcTransport, a PlainTransport consumer gets decrypted RTP', CASE, async () => {

@@ -65,7 +65,8 @@ MemoryFigures MemoryReport::Collect() const {
 }
 
 flatbuffers::Offset<FBS::Worker::MemoryDump>
-MemoryReport::Build(flatbuffers::FlatBufferBuilder& b) const {
+MemoryReport::Build(flatbuffers::FlatBufferBuilder& b,
+                    const transport::TransportCensus& census) const {
   const MemoryFigures f = Collect();
   const auto pool = FBS::Worker::CreatePacketPoolDump(
       b, f.slotSize, f.slotsInUse, f.slotsCapacity, f.slabsHeld, f.spareSlabs, f.poolBytesHeld,
@@ -79,7 +80,10 @@ MemoryReport::Build(flatbuffers::FlatBufferBuilder& b) const {
   const auto malloc =
       FBS::Worker::CreateMallocDump(b, f.mallocArenaBytes, f.mallocInUseBytes, f.mallocFreeBytes,
                                     f.mallocMmapBytes, f.mallocReleasableBytes);
-  return FBS::Worker::CreateMemoryDump(b, pool, rings, channel, f.rssBytes, malloc);
+  const auto transports = FBS::Worker::CreateTransportsMemoryDump(
+      b, census.plainTransports, census.webRtcTransports, census.dtlsSessions, census.dtlsConnected,
+      census.dtlsBytesHeld, census.srtpSessions);
+  return FBS::Worker::CreateMemoryDump(b, pool, rings, channel, f.rssBytes, malloc, transports);
 }
 
 std::string MemoryReport::Summary(const MemoryFigures& f) {

@@ -166,6 +166,11 @@ void Router::HandleCreateWebRtcTransport(channel::Request& request) {
         FBS::Response::Body::WebRtcTransport_DumpResponse);
 }
 
+void Router::AddToCensus(transport::TransportCensus& census) const {
+  for (const auto& [id, t] : transports_)
+    t->AddToCensus(census);
+}
+
 bool Router::CloseTransport(std::string_view transportId) {
   const auto it = transports_.find(transportId);
   if (it == transports_.end())

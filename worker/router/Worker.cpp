@@ -81,7 +81,10 @@ void Worker::HandleDump(channel::Request& request) {
   const auto notificationHandlers = b.CreateVectorOfStrings(registry_.NotificationHandlerIds());
   const auto handlers =
       FBS::Worker::CreateChannelMessageHandlers(b, requestHandlers, notificationHandlers);
-  const auto memory = memory_.Build(b);
+  transport::TransportCensus census;
+  for (const auto& [id, router] : routers_)
+    router->AddToCensus(census);
+  const auto memory = memory_.Build(b, census);
   // Present only when sends go through io_uring, as with mediasoup-worker.
   flatbuffers::Offset<FBS::LibUring::Dump> liburing = 0;
   const net::SendBatch& batch = net::SendBatch::ForThread();

@@ -14,14 +14,6 @@ namespace sluice::transport {
 
 namespace {
 
-// Preference order: AEAD first (RFC 7714), then the RFC 5764 mandatory ones.
-constexpr char kSrtpProfiles[] = "SRTP_AEAD_AES_256_GCM:SRTP_AEAD_AES_128_GCM:"
-                                 "SRTP_AES128_CM_SHA1_80:SRTP_AES128_CM_SHA1_32";
-// ECDHE with AES-GCM only, for ECDSA (generated) and RSA (loaded) keys.
-// RFC 8827 §6.5 makes TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 mandatory for
-// every WebRTC endpoint. AES-GCM only also gives every encrypted record a
-// known minimum size (see kMinEncryptedRecord).
-constexpr char kCipherList[] = "ECDHE+AESGCM:!aNULL:!eNULL";
 // RFC 5764 §4.2.
 constexpr char kExporterLabel[] = "EXTRACTOR-dtls_srtp";
 
@@ -79,63 +71,6 @@ unsigned int NextTimeoutUs(SSL* /*ssl*/, unsigned int previousUs) {
 
 } // namespace
 
-// ---- OpenSSL callbacks ---------------------------------------------------
-
-struct DtlsGlue {
-  static DtlsTransport* From(BIO* bio) { return static_cast<DtlsTransport*>(BIO_get_data(bio)); }
-
-  static int Create(BIO* bio) {
-    BIO_set_init(bio, 1);
-    return 1;
-  }
-  static int Destroy(BIO* bio) {
-    BIO_set_data(bio, nullptr);
-    return 1;
-  }
-  static int Read(BIO* bio, char* out, int outLen) {
-    BIO_clear_retry_flags(bio);
-    DtlsTransport* t = From(bio);
-    const int n = t ? t->BioRead(out, outLen) : -1;
-    if (n < 0)
-      BIO_set_retry_read(bio);
-    return n;
-  }
-  static int Write(BIO* bio, const char* data, int len) {
-    BIO_clear_retry_flags(bio);
-    if (DtlsTransport* t = From(bio); t && len > 0)
-      t->BioWrite(reinterpret_cast<const uint8_t*>(data), static_cast<size_t>(len));
-    return len;
-  }
-  // Anything not handled answers 0: a 1 to e.g. BIO_CTRL_GET_KTLS_SEND
-  // would make OpenSSL believe kernel TLS is on and skip its write buffer.
-  static long Ctrl(BIO* /*bio*/, int cmd, long /*num*/, void* /*ptr*/) {
-    switch (cmd) {
-    case BIO_CTRL_FLUSH:
-      return 1;
-    case BIO_CTRL_DGRAM_QUERY_MTU:
-    case BIO_CTRL_DGRAM_GET_MTU:
-      return static_cast<long>(DtlsTransport::kMtu);
-    default:
-      return 0;
-    }
-  }
-
-  // Chain trust is irrelevant (self-signed, RFC 5763 §5): accept every
-  // chain error but check the leaf against the signalled fingerprints.
-  static int Verify(int /*preverifyOk*/, X509_STORE_CTX* store) {
-    if (X509_STORE_CTX_get_error_depth(store) != 0)
-      return 1;
-    SSL* ssl =
-        static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-    auto* t = ssl ? static_cast<DtlsTransport*>(SSL_get_app_data(ssl)) : nullptr;
-    X509* cert = X509_STORE_CTX_get_current_cert(store);
-    if (t && cert && t->PeerCertificateMatches(cert))
-      return 1;
-    X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
-    return 0;
-  }
-};
-
 // ---- free functions ------------------------------------------------------
 
 DtlsRole ResolveLocalDtlsRole(DtlsRole remote) {
@@ -144,55 +79,6 @@ DtlsRole ResolveLocalDtlsRole(DtlsRole remote) {
 
 bool LooksLikeDtls(const uint8_t* data, size_t len) {
   return len >= kRecordHeaderLen && data[0] >= 20 && data[0] <= 63;
-}
-
-// ---- DtlsContext ---------------------------------------------------------
-
-std::unique_ptr<DtlsContext> DtlsContext::Create(const DtlsCertificate& certificate,
-                                                 std::string* error) {
-  SSL_CTX* ctx = SSL_CTX_new(DTLS_method());
-  if (!ctx) {
-    *error = OpenSslError("SSL_CTX_new failed");
-    return nullptr;
-  }
-  auto fail = [&](const char* what) -> std::unique_ptr<DtlsContext> {
-    *error = OpenSslError(what);
-    SSL_CTX_free(ctx);
-    return nullptr;
-  };
-  if (SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION) != 1 ||
-      SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION) != 1)
-    return fail("restricting to DTLS 1.2 failed");
-  if (SSL_CTX_use_certificate(ctx, certificate.Certificate()) != 1 ||
-      SSL_CTX_use_PrivateKey(ctx, certificate.PrivateKey()) != 1 ||
-      SSL_CTX_check_private_key(ctx) != 1)
-    return fail("installing the DTLS certificate failed");
-  if (SSL_CTX_set_cipher_list(ctx, kCipherList) != 1)
-    return fail("setting the DTLS cipher list failed");
-  // Returns 0 on success (unlike the rest of the API).
-  if (SSL_CTX_set_tlsext_use_srtp(ctx, kSrtpProfiles) != 0)
-    return fail("setting the DTLS-SRTP profiles failed");
-  // We set the MTU ourselves; no resumption or renegotiation in WebRTC.
-  SSL_CTX_set_options(ctx, SSL_OP_NO_QUERY_MTU | SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
-                               SSL_OP_CIPHER_SERVER_PREFERENCE);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, &DtlsGlue::Verify);
-
-  BIO_METHOD* method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "sluice-dtls");
-  if (!method || BIO_meth_set_create(method, &DtlsGlue::Create) != 1 ||
-      BIO_meth_set_destroy(method, &DtlsGlue::Destroy) != 1 ||
-      BIO_meth_set_read(method, &DtlsGlue::Read) != 1 ||
-      BIO_meth_set_write(method, &DtlsGlue::Write) != 1 ||
-      BIO_meth_set_ctrl(method, &DtlsGlue::Ctrl) != 1) {
-    BIO_meth_free(method);
-    return fail("creating the DTLS BIO method failed");
-  }
-  return std::unique_ptr<DtlsContext>(new DtlsContext(ctx, method));
-}
-
-DtlsContext::~DtlsContext() {
-  SSL_CTX_free(ctx_);
-  BIO_meth_free(bioMethod_);
 }
 
 // ---- DtlsTransport: life cycle -------------------------------------------
@@ -289,7 +175,7 @@ void DtlsTransport::Close() {
   // From inside OnDtlsSend (an OpenSSL call runs): no alert, just Closed;
   // the code after that call sees the state and stops.
   if (!inSsl_ && (state_ == DtlsState::Connecting || state_ == DtlsState::Connected)) {
-    if (SSL_is_init_finished(ssl_))
+    if (cipher_ || SSL_is_init_finished(ssl_))
       SendCloseNotify();
     else
       SendPlainCloseNotify();
@@ -298,7 +184,7 @@ void DtlsTransport::Close() {
 }
 
 int DtlsTransport::NegotiatedVersion() const {
-  return SSL_version(ssl_);
+  return ssl_ ? SSL_version(ssl_) : version_;
 }
 
 // ---- input ---------------------------------------------------------------
@@ -318,23 +204,73 @@ void DtlsTransport::ProcessDatagram(const uint8_t* data, size_t len) {
   pendingLen_ = len;
   if (state_ == DtlsState::Connecting)
     RunHandshake();
-  // Records after the last handshake message (or any, once connected).
-  if (state_ == DtlsState::Connected) {
-    ReadApplicationData();
-    ReleaseRecordBuffers();
-  }
+  else if (state_ == DtlsState::Connected)
+    ProcessConnected(data, len);
   pending_ = nullptr;
   pendingLen_ = 0;
 }
 
-void DtlsTransport::ReleaseRecordBuffers() {
-  // OpenSSL 3.0 keeps a ~17 KB read and a ~17 KB write record buffer per
-  // DTLS session for good (SSL_MODE_RELEASE_BUFFERS does nothing for DTLS).
-  // Once connected, datagrams are rare (alerts, a retransmitted final flight;
-  // no SCTP yet), so free both after each one: SSL_read allocates them
-  // again, SSL_shutdown needs SSL_alloc_buffers first. Refused (harmless)
-  // while unread data is buffered.
-  SSL_free_buffers(ssl_);
+void DtlsTransport::ProcessConnected(const uint8_t* data, size_t len) {
+  // RFC 5246 §7.2: close_notify is alert(21) warning(1) 0.
+  constexpr uint8_t kContentHandshake = 22, kContentAppData = 23;
+  bool replayed = false;
+  for (size_t off = 0; off + kRecordHeaderLen <= len && state_ == DtlsState::Connected;) {
+    const uint8_t* r = data + off;
+    const size_t recordLen = std::min(kRecordHeaderLen + (size_t(r[11]) << 8 | r[12]), len - off);
+    off += recordLen;
+    if ((r[3] | r[4]) == 0)
+      continue; // epoch 0: what is left of the handshake, or stale
+    uint8_t type = 0;
+    uint8_t plain[2];
+    size_t plainLen = 0;
+    if (!cipher_->Open(r, recordLen, &type, plain, sizeof(plain), &plainLen)) {
+      ++counters_.malformed;
+      continue;
+    }
+    if (type == kContentAppData) {
+      ++counters_.appDataDropped; // SCTP is not implemented yet
+    } else if (type == kContentAlert && plainLen == 2 && plain[0] == 2) {
+      Fail("DTLS fatal alert " + std::to_string(plain[1]) + " from the peer");
+    } else if (type == kContentAlert && plainLen == 2 && plain[1] == 0) {
+      SendCloseNotify(); // answer with ours (RFC 5246 §7.2.1)
+      SetState(DtlsState::Closed);
+    } else if (type == kContentHandshake && !replayed) {
+      // The client's Finished again: it resends its last flight because
+      // ours was lost (RFC 6347 §4.2.4). Authenticated, so not spoofable.
+      replayed = true;
+      ReplayFinalFlight();
+    }
+  }
+}
+
+void DtlsTransport::ReplayFinalFlight() {
+  if (finalFlight_.empty() || finalFlightReplays_ >= kMaxFinalFlightReplays)
+    return;
+  ++finalFlightReplays_;
+  ++counters_.finalFlightReplays;
+  inSsl_ = true; // Close() from OnDtlsSend must not send in between
+  for (size_t off = 0; off + 2 <= finalFlight_.size() && state_ == DtlsState::Connected;) {
+    const size_t n = size_t(finalFlight_[off]) << 8 | finalFlight_[off + 1];
+    BioWrite(finalFlight_.data() + off + 2, n);
+    off += 2 + n;
+  }
+  inSsl_ = false;
+}
+
+bool DtlsTransport::ReleaseSession() {
+  version_ = SSL_version(ssl_);
+  cipher_ = DtlsRecordCipher::FromSession(ssl_, role_ == DtlsRole::Client, lastEpoch1Seq_ + 1);
+  if (!cipher_) {
+    Fail("deriving the DTLS record keys failed");
+    return false;
+  }
+  muted_ = true; // SSL_free writes nothing, but be sure
+  SSL_free(ssl_);
+  ssl_ = nullptr;
+  muted_ = false;
+  if (role_ == DtlsRole::Client) // a server never resends its final flight
+    std::vector<uint8_t>().swap(finalFlight_);
+  return true;
 }
 
 int DtlsTransport::BioRead(char* out, int outLen) {
@@ -354,10 +290,13 @@ int DtlsTransport::BioRead(char* out, int outLen) {
 
 void DtlsTransport::RunHandshake() {
   ERR_clear_error();
+  finalFlight_.clear();
+  capturing_ = true;
   inSsl_ = true;
   const int ret = SSL_do_handshake(ssl_);
   const int err = ret == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl_, ret);
   inSsl_ = false;
+  capturing_ = false;
   if (state_ != DtlsState::Connecting) { // closed from OnDtlsSend
     ERR_clear_error();
     return;
@@ -412,6 +351,8 @@ void DtlsTransport::OnHandshakeDone() {
   }
   if (!ExportSrtpKeys(info->suite, info->keyLen, info->saltLen) || state_ != DtlsState::Connecting)
     return;
+  if (!ReleaseSession())
+    return;
   SetState(DtlsState::Connected);
 }
 
@@ -439,43 +380,6 @@ bool DtlsTransport::ExportSrtpKeys(SrtpSuite suite, size_t k, size_t s) {
   return true;
 }
 
-void DtlsTransport::ReadApplicationData() {
-  // SCTP is not implemented yet: read (so OpenSSL answers retransmitted
-  // flights and sees alerts) and drop. One count per record.
-  uint8_t buf[2048];
-  for (;;) {
-    ERR_clear_error();
-    inSsl_ = true;
-    const int n = SSL_read(ssl_, buf, sizeof(buf));
-    const int err = n > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl_, n);
-    if (n > 0) {
-      ++counters_.appDataDropped;
-      while (SSL_pending(ssl_) > 0 && SSL_read(ssl_, buf, sizeof(buf)) > 0) {
-      }
-    }
-    inSsl_ = false;
-    if (state_ != DtlsState::Connected) { // closed from OnDtlsSend
-      ERR_clear_error();
-      return;
-    }
-    switch (err) {
-    case SSL_ERROR_NONE:
-      continue;
-    case SSL_ERROR_WANT_READ:
-    case SSL_ERROR_WANT_WRITE:
-      ERR_clear_error();
-      return;
-    case SSL_ERROR_ZERO_RETURN: // close_notify: answer with ours (RFC 5246 §7.2.1)
-      SendCloseNotify();
-      SetState(DtlsState::Closed);
-      return;
-    default:
-      Fail(OpenSslError("DTLS read failed"));
-      return;
-    }
-  }
-}
-
 // ---- output --------------------------------------------------------------
 
 void DtlsTransport::BioWrite(const uint8_t* data, size_t len) {
@@ -483,10 +387,12 @@ void DtlsTransport::BioWrite(const uint8_t* data, size_t len) {
   // close_notify can follow it while the handshake runs.
   for (size_t off = 0; off + kRecordHeaderLen <= len;) {
     const uint8_t* r = data + off;
+    uint64_t seq = 0;
+    for (int i = 5; i < 11; ++i)
+      seq = seq << 8 | r[i];
+    if (r[3] == 0 && r[4] == 1)
+      lastEpoch1Seq_ = seq;
     if (r[3] == 0 && r[4] == 0) {
-      uint64_t seq = 0;
-      for (int i = 5; i < 11; ++i)
-        seq = seq << 8 | r[i];
       lastEpoch0Seq_ = seq;
       epoch0Version_[0] = r[1];
       epoch0Version_[1] = r[2];
@@ -498,18 +404,29 @@ void DtlsTransport::BioWrite(const uint8_t* data, size_t len) {
   // closed us from OnDtlsSend), and nothing from the destructor.
   if (muted_ || state_ == DtlsState::Closed || state_ == DtlsState::Failed)
     return;
+  if (capturing_ && len <= 0xffff) {
+    finalFlight_.push_back(static_cast<uint8_t>(len >> 8));
+    finalFlight_.push_back(static_cast<uint8_t>(len));
+    finalFlight_.insert(finalFlight_.end(), data, data + len);
+  }
   ++counters_.datagramsOut;
   listener_.OnDtlsSend(data, len);
 }
 
 void DtlsTransport::SendCloseNotify() {
-  // Connected, the record buffers may have been released.
-  ERR_clear_error();
-  if (SSL_alloc_buffers(ssl_) == 1) {
-    inSsl_ = true;
-    SSL_shutdown(ssl_);
-    inSsl_ = false;
+  if (cipher_) {
+    uint8_t record[DtlsRecordCipher::kAlertRecordLen];
+    if (cipher_->SealAlert(1, 0, record)) {
+      inSsl_ = true;
+      BioWrite(record, sizeof(record));
+      inSsl_ = false;
+    }
+    return;
   }
+  ERR_clear_error();
+  inSsl_ = true;
+  SSL_shutdown(ssl_);
+  inSsl_ = false;
   ERR_clear_error();
 }
 

@@ -330,6 +330,11 @@ void PlainTransport::HandleDump(channel::Request& request) {
   request.Accept(FBS::Response::Body::PlainTransport_DumpResponse, dump.Union());
 }
 
+void PlainTransport::AddToCensus(TransportCensus& census) const {
+  ++census.plainTransports;
+  census.srtpSessions += (srtpIn_ ? 1 : 0) + (srtpOut_ ? 1 : 0);
+}
+
 void PlainTransport::AddKindDrops(Drops& drops) const {
   drops.socketTruncated += rtpSocket_->GetCounters().truncated;
   if (rtcpSocket_)

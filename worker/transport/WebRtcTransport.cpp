@@ -305,6 +305,16 @@ void WebRtcTransport::TupleClosed(const net::Tuple& tuple) {
 
 // --- packets out -------------------------------------------------------------------
 
+void WebRtcTransport::AddToCensus(TransportCensus& census) const {
+  ++census.webRtcTransports;
+  census.srtpSessions += (srtpIn_ ? 1 : 0) + (srtpOut_ ? 1 : 0);
+  if (dtls_) {
+    ++census.dtlsSessions;
+    census.dtlsConnected += dtls_->SessionReleased() ? 1 : 0;
+    census.dtlsBytesHeld += dtls_->HeldBytes();
+  }
+}
+
 void WebRtcTransport::AddKindDrops(Drops& drops) const {
   // Own sockets only: a WebRtcServer's are shared by many transports.
   for (const auto& l : listening_)

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sluice/channel/ChannelWriter.hpp"
+#include "sluice/transport/TransportCensus.hpp"
 #include "worker_generated.h"
 
 namespace sluice::router {
@@ -55,7 +56,9 @@ public:
   explicit MemoryReport(const channel::ChannelWriter& writer) : writer_(writer) {}
 
   MemoryFigures Collect() const;
-  flatbuffers::Offset<FBS::Worker::MemoryDump> Build(flatbuffers::FlatBufferBuilder& b) const;
+  // census: the routers' transports, counted by the caller (Worker dump).
+  flatbuffers::Offset<FBS::Worker::MemoryDump>
+  Build(flatbuffers::FlatBufferBuilder& b, const transport::TransportCensus& census = {}) const;
   // One line for the debug log.
   static std::string Summary(const MemoryFigures& f);
 

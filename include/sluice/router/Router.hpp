@@ -28,6 +28,7 @@ public:
   bool CloseTransport(std::string_view transportId) override;
 
   size_t TransportCount() const { return transports_.size(); }
+  void AddToCensus(transport::TransportCensus& census) const;
 
 private:
   void HandleDump(channel::Request& request);

@@ -31,17 +31,30 @@
 // handshake deadline (kHandshakeTimeoutMs from Start, both roles). It runs
 // only while Connecting.
 //
+// Connected: the SSL object is freed. Once the SRTP keys are exported and
+// before Connected is reported, the epoch-1 record keys are derived
+// (DtlsRecordCipher) and SSL_free returns OpenSSL's ~22 KB handshake
+// buffer (kept for a DTLS session's whole life otherwise), the session,
+// the peer certificate chain, cipher contexts and the retransmission queue.
+// What the peer observes is unchanged without SCTP: Close sends the same
+// epoch-1 close_notify SSL_shutdown would; the peer's close_notify (closes,
+// answered with ours), fatal alerts (fail) and application data (dropped,
+// counted) are authenticated before they count; a datagram that fails
+// authentication is dropped and counted as malformed. When we are the
+// server the peer may miss our final flight (ChangeCipherSpec, Finished)
+// and resend its own: the bytes of that flight are kept
+// (finalFlight_, < 200 bytes) and resent, at most kMaxFinalFlightReplays
+// times. SCTP over DTLS will need the SSL object back (or its own record
+// layer on DtlsRecordCipher).
+//
 // Memory (Debian's OpenSSL 3.0.19, mallinfo2 in TestDtlsTransport): about
-// 8 KB per transport before Start (the SSL object) and 36 KB once connected,
-// of which ~22 KB is the handshake message buffer OpenSSL keeps for a DTLS
-// session's whole life; the rest is session, peer certificate, cipher state
-// and the last flight kept for retransmission. While the handshake runs,
-// OpenSSL also holds a ~17 KB read and a ~17 KB write record buffer (~70 KB
-// in all); once connected we free those after every datagram
-// (SSL_free_buffers; SSL_MODE_RELEASE_BUFFERS does nothing for DTLS), as
-// post-handshake datagrams are rare until SCTP exists. OpenSSL buffers at
-// most 100 out-of-order records per queue, each costing a record buffer;
-// that bound is OpenSSL's. Destruction returns everything.
+// 8 KB per transport before Start (the SSL object), ~70 KB while the
+// handshake runs (the handshake buffer and a ~17 KB read and write record
+// buffer each), and kConnectedBytes once connected (this object, the keys,
+// the final flight and the peer certificate PEM; was 36 KB with the SSL
+// object kept). OpenSSL buffers at most 100 out-of-order records per queue
+// while the handshake runs; that bound is OpenSSL's. Destruction returns
+// everything.
 //
 // Callbacks: OnDtlsSend runs inside an OpenSSL call: from there Close()
 // only marks the transport Closed (no alert) and ProcessDatagram drops.
@@ -52,6 +65,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +73,7 @@
 #include <uv.h>
 
 #include "sluice/transport/DtlsCertificate.hpp"
+#include "sluice/transport/DtlsRecordCipher.hpp"
 #include "sluice/transport/SrtpSession.hpp"
 
 namespace sluice::transport {
@@ -108,6 +123,14 @@ public:
   static constexpr uint32_t kInitialRetransmitMs = 500;
   static constexpr uint32_t kMaxRetransmitMs = 4000;
   static constexpr uint64_t kHandshakeTimeoutMs = 30000;
+  static constexpr uint32_t kMaxFinalFlightReplays = 4;
+  // Heap held by one connected transport, as the worker dump reports it
+  // (TestDtlsTransport measures it stays below this).
+  static constexpr size_t kConnectedBytes = 2048;
+  // Before Start (the SSL object), and while the handshake runs (the SSL
+  // object, OpenSSL's handshake buffer, a read and a write record buffer).
+  static constexpr size_t kCreatedBytes = 8 * 1024;
+  static constexpr size_t kHandshakeBytes = 72 * 1024;
 
   class Listener {
   public:
@@ -130,7 +153,9 @@ public:
     uint64_t dropped = 0;        // before Start, after Close/Failed, empty, oversize
     uint64_t appDataDropped = 0; // application data reads (SCTP not supported yet)
     uint64_t handshakeRetransmissions = 0;
-    uint64_t malformed = 0; // an encrypted record too short for AES-GCM (see .cpp)
+    uint64_t malformed = 0; // an encrypted record too short for AES-GCM (see .cpp), or,
+                            // once connected, one that fails authentication
+    uint64_t finalFlightReplays = 0;
   };
 
   static std::unique_ptr<DtlsTransport> Create(uv_loop_t* loop, DtlsContext& context,
@@ -153,6 +178,15 @@ public:
 
   DtlsState State() const { return state_; }
   DtlsRole Role() const { return role_; }
+  // True once Connected and OpenSSL's session is freed.
+  bool SessionReleased() const { return ssl_ == nullptr && cipher_.has_value(); }
+  // Heap this transport holds, from the figures above by state (no
+  // allocator reading): what the worker dump sums.
+  size_t HeldBytes() const {
+    if (!ssl_)
+      return kConnectedBytes;
+    return state_ == DtlsState::New ? kCreatedBytes : kHandshakeBytes;
+  }
   // PEM of the peer's certificate, set once Connected.
   const std::string& RemoteCertificatePem() const { return remoteCertPem_; }
   // Why the state became Failed (empty otherwise).
@@ -183,14 +217,15 @@ private:
 
   void RunHandshake();
   void OnHandshakeDone();
-  void ReadApplicationData();
-  void ReleaseRecordBuffers();
+  void ProcessConnected(const uint8_t* data, size_t len);
+  bool ReleaseSession();
+  void ReplayFinalFlight();
   bool ExportSrtpKeys(SrtpSuite suite, size_t keyLen, size_t saltLen);
   void ArmTimer();
   void OnTimer();
   void Fail(std::string reason);
   void SetState(DtlsState state);
-  void SendCloseNotify();      // through OpenSSL, once the handshake is done
+  void SendCloseNotify();      // sealed by cipher_, or through OpenSSL before that
   void SendPlainCloseNotify(); // ours, while it runs
 
   uv_loop_t* loop_;
@@ -208,6 +243,13 @@ private:
   // (OpenSSL's SSL_shutdown refuses while in init).
   uint64_t lastEpoch0Seq_ = 0;
   bool wroteEpoch0_ = false;
+  uint64_t lastEpoch1Seq_ = 0; // for the close_notify cipher_ seals
+  bool capturing_ = false;     // inside RunHandshake: BioWrite keeps a copy
+  int version_ = 0;            // SSL_version() when the session was released
+  uint32_t finalFlightReplays_ = 0;
+  // What the last SSL_do_handshake call wrote: (2-byte length, datagram)*.
+  std::vector<uint8_t> finalFlight_;
+  std::optional<DtlsRecordCipher> cipher_; // once connected
   uint8_t epoch0Version_[2] = {0xfe, 0xff};
   bool fingerprintMismatch_ = false;
   uint64_t deadline_ = 0; // uv_now() + handshakeTimeoutMs_ at Start

@@ -45,6 +45,7 @@ private:
 
   bool HandleKindRequest(channel::Request& request) override;
   void AddKindDrops(Drops& drops) const override;
+  void AddToCensus(TransportCensus& census) const override;
   void HandleConnect(channel::Request& request);
   void HandleDump(channel::Request& request);
   void HandleGetStats(channel::Request& request);

@@ -23,6 +23,7 @@
 #include "sluice/router/SimpleConsumer.hpp"
 #include "sluice/rtcp/RtcpPacket.hpp"
 #include "sluice/transport/RtpListener.hpp"
+#include "sluice/transport/TransportCensus.hpp"
 #include "sluice/util/RateCalculator.hpp"
 #include "transport_generated.h"
 
@@ -73,6 +74,8 @@ public:
     uint64_t badDtls = 0;         // DTLS datagrams dropped or malformed
   };
   const Drops& GetDrops() const { return drops_; }
+  // Adds this transport (kind, DTLS and SRTP sessions) to a dump's census.
+  virtual void AddToCensus(TransportCensus& census) const = 0;
 
 protected:
   // Handles the kind's own methods; false: not one of them.

@@ -67,6 +67,7 @@ public:
   void SendRtcp(const uint8_t* data, size_t len) override;
   bool CanSend() const override;
   void AddKindDrops(Drops& drops) const override;
+  void AddToCensus(TransportCensus& census) const override;
 
   // WebRtcTransport_DumpResponse (also the CREATE_WEBRTCTRANSPORT response).
   flatbuffers::Offset<FBS::WebRtcTransport::DumpResponse>
