@@ -6,8 +6,8 @@
 //    after one packet of one SSRC.
 // Counter "allocs" (allocator calls per iteration) is filled when the binary
 // runs under test/alloc's LD_PRELOAD counter:
-//   ALLOCCOUNT_FILE=/tmp/ac LD_PRELOAD=build/test/alloc/libsluice-alloccount.so \
-//     build/test/bench/BenchSrtp
+//   ALLOCCOUNT_FILE=/tmp/ac LD_PRELOAD=$PWD/build/test/alloc/libsluice-alloccount.so
+//   build/test/bench/BenchSrtp   (one command line)
 #include "sluice/transport/SrtpSession.hpp"
 
 #include <benchmark/benchmark.h>
@@ -141,7 +141,7 @@ void BM_RoundTrip(benchmark::State& state) {
   Rtp(buf, seq);
   pair.Unprotect(buf, pair.Protect(buf, 12 + kPayload, sizeof(buf)));
   const uint64_t before = Allocs();
-  size_t ok = 0;
+  int64_t ok = 0;
   for (auto _ : state) {
     Rtp(buf, ++seq);
     ok += pair.Unprotect(buf, pair.Protect(buf, 12 + kPayload, sizeof(buf))) != 0;
