@@ -406,6 +406,8 @@ TEST_CASE("SrtpSession: memory held per session (mallinfo2)") {
       const size_t own = sessions[0]->MemoryBytes();
       // Table capacity fixed at creation: 4 + entry bytes per SSRC.
       CHECK(own < (dir == Dir::Inbound ? 2400u : 5800u));
+      if (perSession == 0)
+        continue; // mallinfo2 sees no heap under valgrind: nothing to measure
       // The rest is OpenSSL's: two cipher contexts with their key schedules.
       CHECK(perSession > own);
       CHECK(perSession - own < 2500u);
