@@ -16,7 +16,7 @@ constexpr size_t kRtcpHeaderLen = 8;    // RFC 3550 §6.4.1 header + SSRC of sen
 constexpr size_t kMaxPacketLen = 65535; // UDP payload; keeps every length an int
 constexpr size_t kSrtcpIndexLen = 4;    // E || SRTCP index, RFC 3711 §3.4
 constexpr size_t kRtcpHmacTagLen = 10;  // SRTCP always HMAC-SHA1-80, RFC 3711 §5.2
-constexpr size_t kGcmTagLen = 16;       // RFC 7714 §14.1
+constexpr size_t kGcmTagLen = 16;       // RFC 7714 §14
 constexpr size_t kGcmIvLen = 12;        // RFC 7714 §8.1
 constexpr size_t kAuthKeyLen = 20;      // n_a for HMAC-SHA1, RFC 3711 §5.2
 constexpr uint32_t kEBit = 0x80000000u;
@@ -97,7 +97,7 @@ bool AesCm(EVP_CIPHER_CTX* ctx, const uint8_t iv[16], uint8_t* data, size_t len)
   return len == 0 || EVP_EncryptUpdate(ctx, data, &n, data, static_cast<int>(len)) == 1;
 }
 
-// AES-GCM (RFC 7714 §5): AAD = aad1 || aad2, data encrypted or decrypted in
+// AES-GCM (RFC 7714 §8, §9): AAD = aad1 || aad2, data encrypted or decrypted in
 // place; `tag` written (seal) or checked (open). false on a tag mismatch.
 struct Aad {
   const uint8_t* a;
@@ -285,7 +285,7 @@ size_t SrtpSession::Unprotect(bool rtcp, uint8_t* data, size_t len) {
   return out;
 }
 
-// SRTP packet (RFC 3711 §3.1; RFC 7714 §6 for GCM, where the tag is the
+// SRTP packet (RFC 3711 §3.1; RFC 7714 §8.2 for GCM, where the tag is the
 // AEAD's and there is no separate auth tag):
 //   | RTP header (12 + 4*CC + extension) | encrypted payload | auth tag |
 //   the tag covers header || payload || ROC (AES-CM), or is GCM's over
@@ -413,7 +413,7 @@ size_t SrtpSession::UnprotectRtpPacket(uint8_t* data, size_t len) {
 // SRTCP packet (RFC 3711 §3.4):
 //   | header + SSRC (8) | encrypted rest | E | SRTCP index (31) | tag (80 bits) |
 //   the tag covers everything before it.
-// AEAD (RFC 7714 §9.1, §17): | header + SSRC | ciphertext | tag (16) | E | index |
+// AEAD (RFC 7714 §9.1, §9.2): | header + SSRC | ciphertext | tag (16) | E | index |
 //   AAD = header + SSRC || E || index; IV = (00 00 || SSRC || 00 00 || 0 || index) XOR salt.
 size_t SrtpSession::ProtectRtcpPacket(uint8_t* data, size_t len) {
   const uint32_t ssrc = Load32(data + 4);
