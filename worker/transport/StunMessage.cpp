@@ -5,11 +5,9 @@
 #include <array>
 #include <cstring>
 
-// The SHA-1 block functions are deprecated in OpenSSL 3 in favour of EVP,
-// whose contexts live on the heap; see the header for why we stay on them.
-#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
+
+#include "sluice/util/HmacSha1.hpp"
 
 namespace sluice::transport {
 
@@ -17,7 +15,6 @@ namespace {
 
 constexpr uint32_t kFingerprintXor = 0x5354554e; // "STUN", RFC 5389 §15.5
 constexpr size_t kAttrHeaderSize = 4;
-constexpr size_t kSha1BlockSize = 64;
 constexpr size_t kSha1Size = 20;
 constexpr uint8_t kFamilyIpv4 = 0x01;
 constexpr uint8_t kFamilyIpv6 = 0x02;
@@ -76,37 +73,8 @@ uint32_t StunCrc32(const uint8_t* data, size_t len) {
 
 void StunHmacSha1(std::string_view key, const uint8_t* a, size_t aLen, const uint8_t* b,
                   size_t bLen, uint8_t out[20]) {
-  // RFC 2104: H(K ^ opad, H(K ^ ipad, text)), K hashed first when longer
-  // than a block.
-  uint8_t k[kSha1BlockSize] = {};
-  SHA_CTX ctx;
-  if (key.size() > kSha1BlockSize) {
-    SHA1_Init(&ctx);
-    SHA1_Update(&ctx, key.data(), key.size());
-    SHA1_Final(k, &ctx);
-  } else if (!key.empty()) {
-    std::memcpy(k, key.data(), key.size());
-  }
-  uint8_t pad[kSha1BlockSize];
-  uint8_t inner[kSha1Size];
-  for (size_t i = 0; i < kSha1BlockSize; ++i)
-    pad[i] = k[i] ^ 0x36;
-  SHA1_Init(&ctx);
-  SHA1_Update(&ctx, pad, sizeof(pad));
-  if (aLen > 0)
-    SHA1_Update(&ctx, a, aLen);
-  if (bLen > 0)
-    SHA1_Update(&ctx, b, bLen);
-  SHA1_Final(inner, &ctx);
-  for (size_t i = 0; i < kSha1BlockSize; ++i)
-    pad[i] = k[i] ^ 0x5c;
-  SHA1_Init(&ctx);
-  SHA1_Update(&ctx, pad, sizeof(pad));
-  SHA1_Update(&ctx, inner, sizeof(inner));
-  SHA1_Final(out, &ctx);
-  OPENSSL_cleanse(k, sizeof(k));
-  OPENSSL_cleanse(pad, sizeof(pad));
-  OPENSSL_cleanse(&ctx, sizeof(ctx));
+  const util::HmacSha1 mac(reinterpret_cast<const uint8_t*>(key.data()), key.size());
+  mac.Sign(a, aLen, b, bLen, out);
 }
 
 // --- StunMessage ----------------------------------------------------------------------

@@ -1,39 +1,49 @@
-// SrtpSession: one direction of SRTP/SRTCP protection (RFC 3711) for a whole
-// transport, wrapping libsrtp2.
-//
-// One session serves every SSRC of its direction: the libsrtp policy uses
-// ssrc_any_outbound / ssrc_any_inbound, so libsrtp keeps a template stream
-// (session keys derived once from the master key, RFC 3711 §4.3) and clones a
-// per-SSRC stream (rollover counter, replay database, SRTCP index) on the
-// first packet of each SSRC. Inbound, the clone happens only after that first
-// packet authenticated, so garbage never allocates.
+// SrtpSession: one direction of SRTP/SRTCP protection for a whole
+// transport, on OpenSSL 3 (no libsrtp on the packet path).
 //
 // Suites (values as FBS.SrtpParameters.SrtpCryptoSuite):
-//  - AEAD_AES_256_GCM / AEAD_AES_128_GCM (RFC 7714): 16-byte tag on RTP and
-//    RTCP; master key 32/16 bytes + 12-byte salt.
 //  - AES_CM_128_HMAC_SHA1_80 / _32 (RFC 3711, RFC 5764 §4.1.2): 16-byte key
-//    + 14-byte salt; RTP tag 10/4 bytes; SRTCP always uses the 80-bit tag.
+//    + 14-byte salt; AES-CM keystream (§4.1.1), HMAC-SHA1 over the packet ||
+//    ROC, RTP tag 10/4 bytes (§4.2); SRTCP always the 80-bit tag, after
+//    E || SRTCP index (§3.4).
+//  - AEAD_AES_128_GCM / AEAD_AES_256_GCM (RFC 7714): 16/32-byte key + 12-byte
+//    salt; 12-byte IV from salt, SSRC, ROC, SEQ (§8.1) or SRTCP index (§9.1);
+//    AAD = RTP header, or RTCP header || E || index; 16-byte tag. SRTCP puts
+//    E || index after the tag.
 //
-// Replay: inbound uses libsrtp's default window (128 packets, RFC 3711
-// §3.3.2); a replayed or too-old index fails and is counted. Outbound allows
-// protecting the same index again (allow_repeat_tx), because a NACK answered
-// without RTX resends the original sequence number.
+// Keys: the session keys, salts and auth keys of both RTP and RTCP are
+// derived once in Create (RFC 3711 §4.3, key_derivation_rate 0, AES-CM PRF;
+// RFC 7714 §11 for the GCM suites). The master key is not kept. Each
+// direction holds two cipher contexts (RTP, RTCP) keyed once; a packet only
+// sets the IV. HMAC-SHA1 keeps its ipad/opad states (util/HmacSha1).
+//
+// One session serves every SSRC of its direction, each with its own state in
+// a fixed table (SrtpStreamTable.hpp): inbound the highest RTP index with a
+// 128-packet replay window and the SRTCP replay window, at most
+// kMaxInboundSsrcs (a peer holding the keys cannot grow it); outbound the
+// highest RTP index (ROC) and the last SRTCP index, at most kMaxOutboundSsrcs
+// (our consumers' SSRCs). A new SSRC on a full table is refused and counted
+// (ssrcTableFull). Inbound, an SSRC's state is created or updated only after
+// the packet authenticated, so garbage never takes an entry. Outbound allows
+// protecting the same index again (a NACK answered without RTX resends the
+// original sequence number) and any index within ±2^15 of the highest.
 //
 // Buffers: everything is in place. Protect needs cap >= len + kMaxTrailer
 // (the tag, plus the 4-byte E||SRTCP index for RTCP). Bad input returns 0 and
-// bumps a counter; nothing throws or aborts.
+// bumps a counter; nothing throws or aborts. Protect and unprotect make no
+// allocator call (operator new or OpenSSL), checked by
+// test/unit/transport/TestSrtpSessionAlloc.cpp.
 //
-// Memory (Debian's libsrtp 2.5, which uses NSS for its ciphers; measured with
-// mallinfo2): a session holds about 19 KB (AEAD_AES_*_GCM) to 31 KB
-// (AES_CM_128_HMAC_SHA1_*), mostly NSS cipher/HMAC contexts of the template
-// stream, so a transport's inbound + outbound pair costs 40-60 KB. Each SSRC
-// seen adds a cloned stream of about 280 bytes that lives until the session
-// is destroyed. That is per transport and per stream, never per packet. A
-// peer holding the keys could mint many SSRCs; the transport's SSRC limits
-// bound that, not this class.
+// Memory (mallinfo2, OpenSSL 3.0, TestSrtpSession "memory held"): the object
+// is 584 bytes (two HMAC-SHA1 key states, salts, counters), the SSRC table
+// 52 bytes x 32 inbound (1.7 KB) or 20 bytes x 256 outbound (5.1 KB), the
+// two OpenSSL cipher contexts 0.6-2.2 KB: about 3.1-4.5 KB per inbound and
+// 6.3-7.3 KB per outbound session, fixed (no growth per SSRC). Before
+// (libsrtp 2.5 on NSS) a session held 19 KB (GCM) to 31 KB (AES-CM) plus
+// ~280 bytes per SSRC seen.
 //
-// Thread: libsrtp is initialised once per process on the first Create; a
-// session is used from the loop thread only.
+// Thread: a session is used from the loop thread only; the OpenSSL ciphers
+// are fetched once per process on the first Create.
 #pragma once
 
 #include <cstddef>
@@ -43,7 +53,10 @@
 #include <string>
 #include <string_view>
 
-struct srtp_ctx_t_;
+#include "sluice/transport/SrtpStreamTable.hpp"
+#include "sluice/util/HmacSha1.hpp"
+
+struct evp_cipher_ctx_st;
 
 namespace sluice::transport {
 
@@ -68,6 +81,9 @@ public:
   // Most bytes a protect call adds: a 16-byte tag (GCM; HMAC-SHA1 adds 10 or
   // 4) plus the 4-byte E||SRTCP index for RTCP (RFC 3711 §3.4).
   static constexpr size_t kMaxTrailer = 16 + 4;
+  // SSRCs one session tracks (entries allocated in Create).
+  static constexpr size_t kMaxInboundSsrcs = 32;
+  static constexpr size_t kMaxOutboundSsrcs = 256;
 
   struct Counters {
     uint64_t protectedRtp = 0;
@@ -76,12 +92,13 @@ public:
     uint64_t unprotectedRtcp = 0;
     uint64_t authFailures = 0;   // tag mismatch (tampered, wrong key)
     uint64_t replayFailures = 0; // index already seen or left of the window
-    uint64_t otherFailures = 0;  // too short / too long / no room / wrong direction / libsrtp
+    uint64_t otherFailures = 0;  // too short / too long / no room / wrong direction / cipher
+    uint64_t ssrcTableFull = 0;  // a new SSRC refused: kMax*Ssrcs already tracked
   };
 
   // masterKeySalt is the key followed by the salt, exactly
   // SrtpMasterLength(suite) bytes (it is not kept). nullptr with *error set
-  // ("invalid key length", or the libsrtp status name) on failure.
+  // ("unknown crypto suite", "invalid key length", "cipher init failed").
   static std::unique_ptr<SrtpSession> Create(Direction direction, SrtpSuite suite,
                                              const uint8_t* masterKeySalt, size_t len,
                                              std::string* error);
@@ -116,16 +133,43 @@ public:
   Direction GetDirection() const { return direction_; }
   SrtpSuite GetSuite() const { return suite_; }
   const Counters& GetCounters() const { return counters_; }
+  // Bytes held by this object and its SSRC table (the OpenSSL cipher
+  // contexts, opaque, are not included; see the header comment).
+  size_t MemoryBytes() const;
+  size_t SsrcCount() const;
 
 private:
-  SrtpSession(Direction direction, SrtpSuite suite, srtp_ctx_t_* ctx)
-      : direction_(direction), suite_(suite), ctx_(ctx) {}
+  struct InboundStream {
+    SrtpReplayWindow rtp;
+    SrtpReplayWindow rtcp;
+  };
+  struct OutboundStream {
+    uint64_t rtpHighest; // ROC || SEQ of the newest packet protected
+    uint32_t rtcpIndex;  // last SRTCP index sent (the first packet gets 1)
+    bool rtpSeen;
+  };
+
+  SrtpSession(Direction direction, SrtpSuite suite);
+  bool Init(const uint8_t* masterKeySalt);
   size_t Protect(bool rtcp, uint8_t* data, size_t len, size_t cap);
   size_t Unprotect(bool rtcp, uint8_t* data, size_t len);
+  size_t ProtectRtpPacket(uint8_t* data, size_t len);
+  size_t ProtectRtcpPacket(uint8_t* data, size_t len);
+  size_t UnprotectRtpPacket(uint8_t* data, size_t len);
+  size_t UnprotectRtcpPacket(uint8_t* data, size_t len);
 
   Direction direction_;
   SrtpSuite suite_;
-  srtp_ctx_t_* ctx_;
+  bool aead_;
+  uint8_t rtpTagLen_;
+  evp_cipher_ctx_st* rtpCipher_ = nullptr;
+  evp_cipher_ctx_st* rtcpCipher_ = nullptr;
+  uint8_t rtpSalt_[14] = {}; // session salts: 14 bytes (AES-CM) or 12 (GCM)
+  uint8_t rtcpSalt_[14] = {};
+  util::HmacSha1 rtpAuth_; // AES-CM suites only
+  util::HmacSha1 rtcpAuth_;
+  SrtpStreamTable<InboundStream> inbound_;
+  SrtpStreamTable<OutboundStream> outbound_;
   Counters counters_;
 };
 

@@ -37,7 +37,7 @@
 // Parsing only records offsets: no allocation, no copy, and the view must
 // not outlive the bytes. CheckFingerprint (CRC-32, §15.5) and CheckIntegrity
 // (HMAC-SHA1 keyed with the short-term password, §15.4) also run without
-// allocating: the HMAC is built on OpenSSL's SHA-1 block functions with the
+// allocating: the HMAC (util/HmacSha1) is built on SHA-1 block functions with the
 // state on the stack, because OpenSSL 3's HMAC()/EVP_MAC take the heap on
 // every call (5 to 13 allocations measured), and consent checks arrive every
 // few seconds per peer while media flows.
