@@ -48,13 +48,12 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { BUILD_DIR, CONSUMER_PT, CONSUMER_RTX_PT, RtpGen, VP8_ROUTER_CODECS, consumeChecked, consumeToPort, produceRtpgenVp8 } from './rtpgen-load.mjs';
+import { BUILD_DIR, CONSUMER_PT, CONSUMER_RTX_PT, RtpGen, VP8_ROUTER_CODECS, WebRtcPeers, connectWebRtcPeer, consumeChecked, consumeToPort, produceRtpgenVp8 } from './rtpgen-load.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const buildDir = BUILD_DIR;
 const BARE = path.join(buildDir, 'test/bench/bareforward');
 const ALLOC_LIB = path.join(buildDir, 'test/alloc/libsluice-alloccount.so');
-const WEBRTCPEER = path.join(buildDir, 'test/bench/webrtcpeer');
 const LOSS_LIMIT = 0.001;
 
 const positional = [];
@@ -110,21 +109,6 @@ class Gen extends RtpGen {
     super({ recv: ports, nack: cfg.nack });
     this.portList = [];
   }
-}
-
-// webrtcpeer under control, same protocol as Gen: the WebRTC receivers.
-class WebRtcPeers {
-  constructor() {
-    this.proc = spawn(WEBRTCPEER, ['--suite', cfg.suite, '--nack', String(cfg.nack),
-      '--sink-pt', String(CONSUMER_PT), '--sink-rtx-pt', String(CONSUMER_RTX_PT)], { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.waiters = [];
-    readline.createInterface({ input: this.proc.stdout }).on('line', (l) => this.waiters.shift()?.(JSON.parse(l)));
-    this.fingerprint = new Promise((r) => this.waiters.push((j) => r(j.fingerprint)));
-  }
-  ask(line) { return new Promise((r) => { this.waiters.push(r); this.proc.stdin.write(`${line}\n`); }); }
-  add(ip, port, ufrag, pwd) { return this.ask(`add ${ip} ${port} ${ufrag} ${pwd}`); }
-  stats() { return this.ask('stats'); }
-  close() { this.proc.stdin.write('quit\n'); this.proc.stdin.end(); }
 }
 
 // Counters of the system under test (pid) and of the receivers, at one instant.
@@ -206,7 +190,7 @@ async function childWorker(bin, phase, webrtc = false) {
   const base = webrtc ? 0 : cfg.base;
   const gen = new Gen(webrtc ? 0 : maxN);
   const ports = await gen.ports;
-  if (webrtc) gen.peers = new WebRtcPeers();
+  if (webrtc) gen.peers = new WebRtcPeers({ suite: cfg.suite, nack: cfg.nack });
   const fingerprint = webrtc ? (await gen.peers.fingerprint).split(' ') : null;
   const out = { worker: bin, pid: worker.pid, allocCounter: !!allocFile, mode: webrtc ? `webrtc-${cfg.suite}` : 'plain' };
   try {
@@ -215,28 +199,10 @@ async function childWorker(bin, phase, webrtc = false) {
     gen.cmd(`dest 127.0.0.1 ${input.tuple.localPort}`);
     gen.cmd(`rate ${cfg.pps}`);
     const transports = [];
-    // A WebRtcTransport connected by one webrtcpeer peer (ICE, then DTLS with
-    // the worker as server); resolves once DTLS is connected.
-    const connectWebRtc = async () => {
-      const t = await router.createWebRtcTransport({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
-      const connected = new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`transport ${transports.length}: DTLS ${t.dtlsState}, ICE ${t.iceState}`)), 10000);
-        t.on('dtlsstatechange', (s) => {
-          if (s === 'connected') { clearTimeout(timer); resolve(); }
-          if (s === 'failed' || s === 'closed') { clearTimeout(timer); reject(new Error(`DTLS ${s}`)); }
-        });
-      });
-      await t.connect({ dtlsParameters: { role: 'client', fingerprints: [{ algorithm: fingerprint[0], value: fingerprint[1] }] } });
-      const c = t.iceCandidates.find((x) => x.protocol === 'udp');
-      const added = await gen.peers.add(c.address ?? c.ip, c.port, t.iceParameters.usernameFragment, t.iceParameters.password);
-      if (added.added !== transports.length) throw new Error(`webrtcpeer add: ${JSON.stringify(added)}`);
-      await connected;
-      return t;
-    };
     const grow = async (n) => {
       while (transports.length < n) {
         if (webrtc) {
-          const t = await connectWebRtc();
+          const t = await connectWebRtcPeer(router, gen.peers, fingerprint, transports.length);
           await consumeChecked(t, router, producer);
           transports.push(t);
         } else {

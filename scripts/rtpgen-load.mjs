@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const BUILD_DIR = process.env.SLUICE_BENCH_BUILD ?? path.join(root, 'build');
 export const RTPGEN = path.join(BUILD_DIR, 'test/bench/rtpgen');
+export const WEBRTCPEER = path.join(BUILD_DIR, 'test/bench/webrtcpeer');
 export const SSRC = 0x5eed0001;
 // What the consumers send: the Node library gives VP8 and its RTX these payload types in the
 // router's capabilities (checked when consuming).
@@ -31,6 +32,43 @@ export class RtpGen {
   cmd(line) { this.proc.stdin.write(`${line}\n`); }
   stats() { return new Promise((r) => { this.waiters.push(r); this.cmd('stats'); }); }
   close() { this.cmd('quit'); this.proc.stdin.end(); }
+}
+
+// test/bench/webrtcpeer under control, same protocol as RtpGen: WebRTC receivers (ICE + DTLS
+// 1.2 clients decrypting SRTP), added one by one; suite 'gcm' or 'cm'.
+export class WebRtcPeers {
+  constructor({ suite, nack }) {
+    this.proc = spawn(WEBRTCPEER, ['--suite', suite, '--nack', String(nack),
+      '--sink-pt', String(CONSUMER_PT), '--sink-rtx-pt', String(CONSUMER_RTX_PT)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.waiters = [];
+    readline.createInterface({ input: this.proc.stdout }).on('line', (l) => this.waiters.shift()?.(JSON.parse(l)));
+    this.fingerprint = new Promise((r) => this.waiters.push((j) => r(j.fingerprint)));
+  }
+
+  ask(line) { return new Promise((r) => { this.waiters.push(r); this.proc.stdin.write(`${line}\n`); }); }
+  add(ip, port, ufrag, pwd) { return this.ask(`add ${ip} ${port} ${ufrag} ${pwd}`); }
+  stats() { return this.ask('stats'); }
+  close() { this.proc.stdin.write('quit\n'); this.proc.stdin.end(); }
+}
+
+// A WebRtcTransport connected by the index-th webrtcpeer peer (ICE, then DTLS with the worker
+// as server; fingerprint = [algorithm, value] of the peers' certificate); resolves once DTLS
+// is connected.
+export async function connectWebRtcPeer(router, peers, fingerprint, index) {
+  const t = await router.createWebRtcTransport({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }] });
+  const connected = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`transport ${index}: DTLS ${t.dtlsState}, ICE ${t.iceState}`)), 10000);
+    t.on('dtlsstatechange', (s) => {
+      if (s === 'connected') { clearTimeout(timer); resolve(); }
+      if (s === 'failed' || s === 'closed') { clearTimeout(timer); reject(new Error(`DTLS ${s}`)); }
+    });
+  });
+  await t.connect({ dtlsParameters: { role: 'client', fingerprints: [{ algorithm: fingerprint[0], value: fingerprint[1] }] } });
+  const c = t.iceCandidates.find((x) => x.protocol === 'udp');
+  const added = await peers.add(c.address ?? c.ip, c.port, t.iceParameters.usernameFragment, t.iceParameters.password);
+  if (added.added !== index) throw new Error(`webrtcpeer add: ${JSON.stringify(added)}`);
+  await connected;
+  return t;
 }
 
 // The VP8 producer rtpgen sends to (comedia: the first packet fixes the remote address).
