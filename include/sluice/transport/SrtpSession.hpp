@@ -36,9 +36,10 @@
 //
 // Memory (mallinfo2, OpenSSL 3.0, TestSrtpSession "memory held"): the object
 // is 584 bytes (two HMAC-SHA1 key states, salts, counters), the SSRC table
-// 52 bytes x 32 inbound (1.7 KB) or 20 bytes x 256 outbound (5.1 KB), the
-// two OpenSSL cipher contexts 0.6-2.2 KB: about 3.1-4.5 KB per inbound and
-// 6.3-7.3 KB per outbound session, fixed (no growth per SSRC). Before
+// 52 bytes (inbound) or 20 bytes (outbound) per slot, starting at 4 slots and
+// doubling on a new SSRC up to 32 inbound (1.7 KB) or 256 outbound (5.1 KB),
+// the two OpenSSL cipher contexts 0.6-2.2 KB: with one consumer (2 SSRCs)
+// about 1.6-3 KB per direction. Before
 // (libsrtp 2.5 on NSS) a session held 19 KB (GCM) to 31 KB (AES-CM) plus
 // ~280 bytes per SSRC seen.
 //

@@ -7,17 +7,23 @@
 // matches libsrtp's default, so a peer sees the same behaviour). An index left
 // of the window is TooOld, one whose bit is set is Replayed. 24 bytes.
 //
-// SrtpStreamTable<Entry>: at most `capacity` SSRCs, the entries allocated
-// once at construction; Find/Add never allocate, and Add on a full table
-// returns nullptr (the caller counts it). Entries are never removed: a
+// SrtpStreamTable<Entry>: at most `capacity` SSRCs. Storage starts at
+// kInitialSlots entries and doubles (up to capacity) when an Add finds it
+// full, so a transport with one consumer pays for a few entries, not for the
+// largest room: the only allocations are on a NEW SSRC (a new stream, at most
+// log2(capacity) times per session), never for a packet of a known one. Find
+// never allocates; Add on a full table returns nullptr (the caller counts
+// it), and so does Add when growing fails. Entries are never removed: a
 // session lives as long as its keys. Lookup is a scan of a packed SSRC array
 // (4 bytes per entry) behind a one-entry cache of the last hit, which media
 // bursts from one SSRC hit almost always.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <optional>
 
 #include "sluice/rtp/SeqMath.hpp"
@@ -95,9 +101,9 @@ private:
 
 template <typename Entry> class SrtpStreamTable {
 public:
-  explicit SrtpStreamTable(size_t capacity)
-      : capacity_(capacity), ssrcs_(capacity ? new uint32_t[capacity] : nullptr),
-        entries_(capacity ? new Entry[capacity]() : nullptr) {}
+  static constexpr size_t kInitialSlots = 4;
+
+  explicit SrtpStreamTable(size_t capacity) : capacity_(capacity) {}
 
   Entry* Find(uint32_t ssrc) {
     if (size_ != 0 && ssrcs_[last_] == ssrc)
@@ -112,21 +118,43 @@ public:
   }
 
   // A fresh (value-initialised) entry for an SSRC Find did not return;
-  // nullptr when the table is full.
+  // nullptr when the table is full. Pointers from earlier calls are invalid
+  // after an Add (storage may move).
   Entry* Add(uint32_t ssrc) {
-    if (size_ == capacity_)
+    if (size_ == slots_ && !Grow())
       return nullptr;
     ssrcs_[size_] = ssrc;
+    entries_[size_] = Entry();
     last_ = size_;
     return &entries_[size_++];
   }
 
   size_t Size() const { return size_; }
   size_t Capacity() const { return capacity_; }
-  size_t MemoryBytes() const { return capacity_ * (sizeof(uint32_t) + sizeof(Entry)); }
+  size_t MemoryBytes() const { return slots_ * (sizeof(uint32_t) + sizeof(Entry)); }
 
 private:
+  bool Grow() {
+    if (slots_ == capacity_)
+      return false;
+    const size_t slots =
+        slots_ == 0 ? std::min(kInitialSlots, capacity_) : std::min(slots_ * 2, capacity_);
+    std::unique_ptr<uint32_t[]> ssrcs(new (std::nothrow) uint32_t[slots]);
+    std::unique_ptr<Entry[]> entries(new (std::nothrow) Entry[slots]());
+    if (!ssrcs || !entries)
+      return false;
+    for (size_t i = 0; i < size_; ++i) {
+      ssrcs[i] = ssrcs_[i];
+      entries[i] = entries_[i];
+    }
+    ssrcs_ = std::move(ssrcs);
+    entries_ = std::move(entries);
+    slots_ = slots;
+    return true;
+  }
+
   size_t capacity_;
+  size_t slots_ = 0;
   size_t size_ = 0;
   size_t last_ = 0;
   std::unique_ptr<uint32_t[]> ssrcs_;

@@ -72,3 +72,27 @@ TEST_CASE("SrtpStreamTable: bounded, Add on a full table returns nullptr") {
   CHECK(none.Find(1) == nullptr);
   CHECK(none.Add(1) == nullptr);
 }
+
+TEST_CASE(
+    "SrtpStreamTable: storage grows by doubling on new SSRCs only, entries kept, up to the cap") {
+  SrtpStreamTable<SrtpReplayWindow> t(100);
+  CHECK(t.MemoryBytes() == 0);
+  const size_t entry = 4 + sizeof(SrtpReplayWindow);
+  size_t expected = 0;
+  for (uint32_t ssrc = 1000; ssrc < 1100; ++ssrc) {
+    auto* w = t.Add(ssrc);
+    REQUIRE(w);
+    REQUIRE(w->Empty());
+    w->Commit(ssrc); // a distinct state per SSRC
+    const size_t n = t.Size();
+    expected = n <= 4 ? 4 : n <= 8 ? 8 : n <= 16 ? 16 : n <= 32 ? 32 : n <= 64 ? 64 : 100;
+    REQUIRE(t.MemoryBytes() == expected * entry);
+  }
+  CHECK(t.Add(5) == nullptr); // full at the cap
+  for (uint32_t ssrc = 1000; ssrc < 1100; ++ssrc) {
+    auto* w = t.Find(ssrc);
+    REQUIRE(w);
+    CHECK(w->Highest() == ssrc); // the state moved with it
+    CHECK(w->Check(ssrc) == SrtpReplayWindow::Verdict::Replayed);
+  }
+}
