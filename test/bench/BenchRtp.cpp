@@ -1,7 +1,13 @@
 // Microbenchmarks of the per-packet RTP work: parse, extension lookup,
-// per-consumer rewrite, RTX build, RTX decapsulation, unwrap.
+// per-consumer rewrite, RTX build, RTX decapsulation, unwrap; and the codec
+// units: descriptor parse + PictureID rewrite + write (VP8, VP9), H264 and
+// Opus parse.
 #include "sluice/rtp/RtpWriter.hpp"
 #include "sluice/rtp/SeqMath.hpp"
+#include "sluice/rtp/codecs/H264.hpp"
+#include "sluice/rtp/codecs/Opus.hpp"
+#include "sluice/rtp/codecs/Vp8.hpp"
+#include "sluice/rtp/codecs/Vp9.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -129,6 +135,64 @@ void BM_SeqUnwrap(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SeqUnwrap);
+
+// VP8 I(15)+L+T, TID cycling 0,2,1,2 with TID 2 dropped (an L1T3 consumer at
+// TID 1): parse, then Drop or Rewrite + write.
+void BM_Vp8ParseRewrite(benchmark::State& state) {
+  uint8_t p[] = {0x90, 0xE0, 0x80, 0x00, 0x00, 0x00, 0x10, 0x00, 0x9D, 0x01};
+  codecs::Vp8Rewriter rw;
+  uint8_t out[codecs::kVp8MaxDescriptor];
+  uint16_t pid = 0;
+  const uint8_t tids[] = {0, 2, 1, 2};
+  for (auto _ : state) {
+    p[2] = static_cast<uint8_t>(0x80 | (pid >> 8 & 0x7F));
+    p[3] = static_cast<uint8_t>(pid & 0xFF);
+    p[5] = static_cast<uint8_t>(tids[pid % 4] << 6);
+    ++pid;
+    const auto d = codecs::ParseVp8(p, sizeof(p));
+    codecs::PictureIdOut o;
+    if (d->tid == 2) {
+      benchmark::DoNotOptimize(rw.Drop(*d));
+    } else if (rw.Rewrite(*d, false, &o)) {
+      benchmark::DoNotOptimize(codecs::WriteVp8Descriptor(*d, o, out, sizeof(out)));
+    }
+  }
+}
+BENCHMARK(BM_Vp8ParseRewrite);
+
+// VP9 non-flexible, 7-bit PictureID (so the descriptor grows), 3 spatial layers.
+void BM_Vp9ParseRewrite(benchmark::State& state) {
+  uint8_t p[] = {0xAC, 0x00, 0x00, 0x00, 0x11, 0x22};
+  codecs::Vp9Rewriter rw;
+  uint8_t out[16];
+  uint32_t n = 0;
+  for (auto _ : state) {
+    p[1] = static_cast<uint8_t>((n / 3) & 0x7F);
+    p[2] = static_cast<uint8_t>((n % 3) << 1);
+    ++n;
+    const auto d = codecs::ParseVp9(p, sizeof(p));
+    codecs::PictureIdOut o;
+    if (rw.Rewrite(*d, false, &o))
+      benchmark::DoNotOptimize(codecs::WriteVp9Descriptor(p, *d, o, out, sizeof(out)));
+  }
+}
+BENCHMARK(BM_Vp9ParseRewrite);
+
+void BM_H264ParseStapA(benchmark::State& state) {
+  const uint8_t p[] = {0x78, 0x00, 0x04, 0x67, 0x42, 0xC0, 0x1F, 0x00,
+                       0x02, 0x68, 0xCE, 0x00, 0x03, 0x65, 0x88, 0x84};
+  for (auto _ : state)
+    benchmark::DoNotOptimize(codecs::ParseH264(p, sizeof(p)));
+}
+BENCHMARK(BM_H264ParseStapA);
+
+void BM_OpusDtx(benchmark::State& state) {
+  std::vector<uint8_t> p(120, 0x55);
+  p[0] = 0xFC; // config 31, stereo, code 0
+  for (auto _ : state)
+    benchmark::DoNotOptimize(codecs::IsOpusDtx(p.data(), p.size()));
+}
+BENCHMARK(BM_OpusDtx);
 
 } // namespace
 

@@ -1,71 +1,34 @@
 #include "sluice/rtp/KeyFrame.hpp"
 
+#include "sluice/rtp/codecs/H264.hpp"
+#include "sluice/rtp/codecs/Vp8.hpp"
+#include "sluice/rtp/codecs/Vp9.hpp"
+
 namespace sluice::rtp {
 
+// VP8, VP9 and H264 keyframe rules live with their descriptor parsers
+// (worker/rtp/codecs/), so there is one reading of each payload format.
 bool IsVp8KeyFrame(const uint8_t* p, size_t len) {
-  // |X|R|N|S|R| PID | then, if X: |I|L|T|K| RSV |, PictureID (1-2), TL0PICIDX, TID/KEYIDX.
-  if (len < 1)
-    return false;
-  const bool start = (p[0] & 0x10) != 0;
-  const uint8_t pid = p[0] & 0x07;
-  size_t off = 1;
-  if (p[0] & 0x80) {
-    if (len < 2)
-      return false;
-    const uint8_t x = p[1];
-    off = 2;
-    if (x & 0x80) { // I: PictureID, 15 bits when M is set
-      if (len < off + 1)
-        return false;
-      off += (p[off] & 0x80) ? 2 : 1;
-    }
-    if (x & 0x40) // L: TL0PICIDX
-      off += 1;
-    if (x & 0x30) // T or K: TID/Y/KEYIDX
-      off += 1;
-  }
-  if (len < off + 1)
-    return false;
-  return start && pid == 0 && (p[off] & 0x01) == 0;
+  const auto d = codecs::ParseVp8(p, len);
+  return d && d->keyFrame;
 }
 
 bool IsVp9KeyFrame(const uint8_t* p, size_t len) {
-  // |I|P|L|F|B|E|V|Z|
-  if (len < 1)
-    return false;
-  return (p[0] & 0x40) == 0 && (p[0] & 0x08) != 0;
+  const auto d = codecs::ParseVp9(p, len);
+  return d && d->keyFrame;
 }
 
 namespace {
 
-bool H264TypeIsKey(uint8_t type) { return type == 5 || type == 7; }
-bool H265TypeIsKey(uint8_t type) { return type >= 16 && type <= 21; }
+bool H265TypeIsKey(uint8_t type) {
+  return type >= 16 && type <= 21;
+}
 
 } // namespace
 
 bool IsH264KeyFrame(const uint8_t* p, size_t len) {
-  if (len < 1)
-    return false;
-  const uint8_t type = p[0] & 0x1F;
-  if (type >= 1 && type <= 23)
-    return H264TypeIsKey(type);
-  if (type == 24) { // STAP-A: (16-bit size, NAL unit)*
-    size_t off = 1;
-    while (off + 2 < len) {
-      const size_t size = static_cast<size_t>(p[off] << 8 | p[off + 1]);
-      off += 2;
-      if (size == 0 || off + size > len)
-        return false;
-      if (H264TypeIsKey(p[off] & 0x1F))
-        return true;
-      off += size;
-    }
-    return false;
-  }
-  if (type == 28) { // FU-A: indicator, |S|E|R|Type|
-    return len >= 2 && (p[1] & 0x80) != 0 && H264TypeIsKey(p[1] & 0x1F);
-  }
-  return false;
+  const auto info = codecs::ParseH264(p, len);
+  return info && info->keyFrame;
 }
 
 bool IsH265KeyFrame(const uint8_t* p, size_t len) {

@@ -15,7 +15,7 @@ enum class KeyFrameCodec : uint8_t { Unknown, Vp8, Vp9, H264, H265 };
 
 // RFC 7741 §4.2-4.3: start of partition 0 (S=1, PID=0) and P=0 in the VP8 payload header.
 bool IsVp8KeyFrame(const uint8_t* payload, size_t len);
-// draft-ietf-payload-vp9 §4.2: P=0 (not inter-picture predicted) at the start of a frame (B=1).
+// RFC 9628 §4.2: P=0 (not inter-picture predicted) at the start of a frame (B=1) in SID 0.
 bool IsVp9KeyFrame(const uint8_t* payload, size_t len);
 // RFC 6184 §5.6-5.8: an IDR slice (5) or SPS (7), alone, in a STAP-A, or a starting FU-A.
 bool IsH264KeyFrame(const uint8_t* payload, size_t len);

@@ -40,6 +40,26 @@ template <typename T> constexpr bool IsNewer(T a, T b) {
   return diff != 0 && diff < kHalf;
 }
 
+// The same two rules for a field narrower than its carrier type, taken modulo
+// 2^Bits: the 15-bit VP8/VP9 PictureID and the 7-bit short form live in a
+// uint16_t / uint8_t. Same tie rule as IsNewer (half the circle apart: the
+// larger raw value is newer). Inputs are masked, so stray high bits are ignored.
+template <unsigned Bits, typename T> constexpr T ForwardDiffBits(T from, T to) {
+  static_assert(std::is_unsigned_v<T>, "serial arithmetic needs an unsigned type");
+  static_assert(Bits > 1 && Bits < std::numeric_limits<T>::digits, "use ForwardDiff");
+  constexpr T kMask = static_cast<T>((T(1) << Bits) - 1);
+  return static_cast<T>((to - from) & kMask);
+}
+
+template <unsigned Bits, typename T> constexpr bool IsNewerBits(T a, T b) {
+  constexpr T kMask = static_cast<T>((T(1) << Bits) - 1);
+  constexpr T kHalf = static_cast<T>(T(1) << (Bits - 1));
+  const T diff = ForwardDiffBits<Bits>(b, a);
+  if (diff == kHalf)
+    return (a & kMask) > (b & kMask);
+  return diff != 0 && diff < kHalf;
+}
+
 // Extends a stream of N-bit serial values to int64_t, counting wraps.
 //
 // Invariants:
