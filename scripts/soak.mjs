@@ -3,7 +3,7 @@
 // (MEDIASOUP_WORKER_BIN names the worker; scripts/soak sets it).
 //
 //   node scripts/soak.mjs [--massif [--pages-as-heap] | --rss] [--seconds 60] [--pps 600] [--consumers 50]
-//     [--nack 0.02] [--seq 65000] [--ts 0xfff00000] [--ts-step 750] [--sample-ms 5000]
+//     [--nack 0.02] [--seq 65000] [--ts 0xfff00000] [--ts-step 750] [--webrtc [--suite gcm|cm]] [--sample-ms 5000]
 //     [--settle S] [--max-growth-kib 256] [--slope-seconds S] [--max-slope-kib-per-min 64]
 //     [--min-delivered 0.99] [--burst-every S --burst-seconds 5 --burst-pps 2400 --quiet-after 10]
 //     [--json FILE] [--png FILE] [--out build/soak]
@@ -16,6 +16,9 @@
 // rtpgen's receive sockets, which count media and RTX, detect gaps and NACK a --nack fraction
 // of what they get (every NACK should be answered with an RTX).
 //
+// --webrtc: the consumers are WebRtcTransports, each connected by a real ICE + DTLS 1.2 client
+//   (test/bench/webrtcpeer, one process for all, SRTP decrypted, NACKs and RRs over SRTCP), with
+//   the DTLS-SRTP profile --suite gcm (AEAD_AES_128_GCM) or cm (AES_CM_128_HMAC_SHA1_80).
 // --rss (the default): the worker runs plain; VmRSS and the worker's own memory figures
 //   (worker.dump()'s memory section: pool slabs held / cold / touched, ring packets and buckets,
 //   malloc's arena figures, channel queue) are sampled every --sample-ms.
@@ -42,7 +45,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { watchMemoryDump } from '../test/node/lib/memory-dump.mjs';
-import { RTPGEN, RtpGen, VP8_ROUTER_CODECS, consumeToPort, produceRtpgenVp8 } from './rtpgen-load.mjs';
+import {
+  RTPGEN, RtpGen, VP8_ROUTER_CODECS, WEBRTCPEER, WebRtcPeers, connectWebRtcPeer, consumeChecked, consumeToPort, produceRtpgenVp8,
+} from './rtpgen-load.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values: opts } = parseOptions({
@@ -57,6 +62,8 @@ const { values: opts } = parseOptions({
     seq: { type: 'string', default: '65000' },
     ts: { type: 'string', default: String(0xfff00000) },
     'ts-step': { type: 'string', default: '750' },
+    webrtc: { type: 'boolean', default: false },
+    suite: { type: 'string', default: 'gcm' },
     'sample-ms': { type: 'string', default: '5000' },
     settle: { type: 'string' },
     'max-growth-kib': { type: 'string', default: '256' },
@@ -81,6 +88,8 @@ function parseOptions(config) {
 }
 if (opts.massif && opts.rss) usage('--massif and --rss exclude each other');
 const MODE = opts.massif ? 'massif' : 'rss';
+const WEBRTC = opts.webrtc;
+if (!['gcm', 'cm'].includes(opts.suite)) usage('--suite is gcm or cm');
 const SECONDS = Number(opts.seconds);
 const PPS = Number(opts.pps);
 const CONSUMERS = Number(opts.consumers ?? (MODE === 'massif' ? 4 : 50));
@@ -111,7 +120,7 @@ if (!(SECONDS >= 4) || !(PPS >= 10) || !(CONSUMERS >= 1 && CONSUMERS <= 1000) ||
 
 function usage(why) {
   console.error(`soak: ${why}\nusage: soak [--massif [--pages-as-heap] | --rss] [--seconds N>=4] [--pps N] [--consumers N] `
-    + '[--nack 0..0.5] [--seq N] [--ts N] [--ts-step N] [--sample-ms MS] [--settle S] [--max-growth-kib K] '
+    + '[--nack 0..0.5] [--seq N] [--ts N] [--ts-step N] [--webrtc [--suite gcm|cm]] [--sample-ms MS] [--settle S] [--max-growth-kib K] '
     + '[--slope-seconds S] [--max-slope-kib-per-min K] [--min-delivered F] [--burst-every S --burst-seconds S --burst-pps N '
     + '--quiet-after S] [--json FILE] [--png FILE] [--out DIR]');
   process.exit(2);
@@ -201,7 +210,8 @@ const sumSinks = (g, k) => g.sinks.reduce((x, v) => x + v[k], 0);
 async function main() {
   const realWorker = process.env.MEDIASOUP_WORKER_BIN;
   if (!realWorker) throw new Error('MEDIASOUP_WORKER_BIN must name the worker binary (scripts/soak sets it)');
-  if (!fs.existsSync(RTPGEN)) throw new Error(`no ${RTPGEN} (built by scripts/setup)`);
+  for (const tool of WEBRTC ? [RTPGEN, WEBRTCPEER] : [RTPGEN])
+    if (!fs.existsSync(tool)) throw new Error(`no ${tool} (built by scripts/setup)`);
   fs.mkdirSync(OUT, { recursive: true });
   fs.mkdirSync(path.dirname(PNG), { recursive: true });
   const massifOut = path.join(OUT, 'massif.out');
@@ -224,16 +234,34 @@ async function main() {
   const worker = await mediasoup.createWorker({ logLevel: 'error', rtcMinPort: 20000, rtcMaxPort: 40000 });
   let died = null;
   worker.on('died', (error) => { died = error; });
-  const gen = new RtpGen({ recv: CONSUMERS, nack: NACK,
+  // The receivers: rtpgen's own sockets behind PlainTransports, or webrtcpeer's ICE + DTLS
+  // clients behind WebRtcTransports (--webrtc); both count and NACK the same way.
+  const gen = new RtpGen({ recv: WEBRTC ? 0 : CONSUMERS, nack: NACK,
     args: ['--seq', String(START_SEQ), '--ts', String(START_TS), '--ts-step', String(TS_STEP)] });
-  process.on('exit', () => gen.proc.kill()); // also when main throws
+  const peers = WEBRTC ? new WebRtcPeers({ suite: opts.suite, nack: NACK }) : null;
+  process.on('exit', () => { gen.proc.kill(); peers?.proc.kill(); }); // also when main throws
   const ports = await gen.ports;
   const router = await worker.createRouter({ mediaCodecs: VP8_ROUTER_CODECS });
   const { transport: input, producer } = await produceRtpgenVp8(router);
   const consumers = [];
-  for (const port of ports) consumers.push(await consumeToPort(router, producer, port));
+  if (peers) {
+    const fingerprint = (await peers.fingerprint).split(' ');
+    for (let i = 0; i < CONSUMERS; i++) {
+      const transport = await connectWebRtcPeer(router, peers, fingerprint, i);
+      consumers.push({ transport, consumer: await consumeChecked(transport, router, producer) });
+    }
+  } else {
+    for (const port of ports) consumers.push(await consumeToPort(router, producer, port));
+  }
+  // rtpgen's counters, with the WebRTC receivers' in place of its own sinks.
+  const loadStats = async () => {
+    const g = await gen.stats();
+    if (peers) g.sinks = (await peers.stats()).sinks;
+    return g;
+  };
 
-  console.log(`sluice soak — ${MODE}${opts['pages-as-heap'] ? ' (pages as heap)' : ''}, worker ${realWorker} (pid ${worker.pid})`);
+  console.log(`sluice soak — ${MODE}${opts['pages-as-heap'] ? ' (pages as heap)' : ''}`
+    + `${WEBRTC ? `, WebRtcTransport consumers (DTLS-SRTP ${opts.suite})` : ''}, worker ${realWorker} (pid ${worker.pid})`);
   console.log(`  ${SECONDS} s at ${PPS} pps (${PPS / PER_FRAME} fps), ${CONSUMERS} consumers NACKing ${(NACK * 100).toFixed(1)}% `
     + `of packets; seq from ${START_SEQ}, ts from 0x${START_TS.toString(16)} step ${num(TS_STEP)}/frame; `
     + `settle ${SETTLE_S} s, growth limit ${MAX_GROWTH} KiB, slope over the last ${SLOPE_S} s limit ${MAX_SLOPE} KiB/min`);
@@ -295,18 +323,19 @@ async function main() {
     await sleep(begin + k * SAMPLE_MS - performance.now());
     sampling = takeSample();
     await sampling;
-    if (k % printEvery === 0 && samples.length) console.log(row(samples.at(-1), await gen.stats()));
+    if (k % printEvery === 0 && samples.length) console.log(row(samples.at(-1), await loadStats()));
   }
   burstTimers.forEach(clearTimeout);
   gen.cmd('rate 0');
   const endMs = performance.now() - spawnedAt;
   await sleep(MODE === 'massif' ? 2000 : 600); // the last NACKs answered
-  const g = await gen.stats();
+  const g = await loadStats();
   const retransmitted = died ? 0 : (await Promise.all(consumers.map((c) => c.consumer.getStats())))
     .reduce((sum, list) => sum + (list.find((s) => s.type === 'outbound-rtp')?.packetsRetransmitted ?? 0), 0);
   const producerIn = died ? 0 : (await producer.getStats()).find((s) => s.type === 'inbound-rtp')?.packetCount ?? 0;
 
   gen.close();
+  peers?.close();
   if (!died) {
     const closed = new Promise((resolve) => worker.on('subprocessclose', resolve));
     worker.close();
