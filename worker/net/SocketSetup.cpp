@@ -71,6 +71,9 @@ bool ChoosePort(uint16_t port, uint16_t minPort, uint16_t maxPort, const char* p
   for (uint32_t i = 0; i < range; ++i) {
     switch (attempt(static_cast<uint16_t>(minPort + (start + i) % range))) {
     case PortAttempt::Bound:
+      // Ports tried before were in use: their bind errors are not this call's.
+      if (error != nullptr)
+        error->clear();
       return true;
     case PortAttempt::Failed:
       return false;

@@ -651,3 +651,24 @@ TEST_CASE("BindFailure: in use moves on; a port we may not bind moves on only wi
   CHECK(BindFailure(EACCES, 80) == PortAttempt::Failed); // asked for exactly that port
   CHECK(BindFailure(EADDRNOTAVAIL, 0) == PortAttempt::Failed); // an ip that is not local
 }
+
+TEST_CASE("a port walk that passes ports in use succeeds with no error left behind") {
+  Loop loop;
+  Recorder listener;
+  auto taken = OpenOrFail(&loop, Range(), &listener);
+  const uint16_t busy = taken->LocalPort();
+  // A two-port range around the busy port: the random start hits it first about half the
+  // time; every open must succeed on the free one with an empty error.
+  for (int i = 0; i < 16; ++i) {
+    UdpSocket::Options o = Range();
+    o.minPort = busy == 39999 ? busy - 1 : busy;
+    o.maxPort = o.minPort + 1;
+    std::string error = "stale";
+    auto s = UdpSocket::Open(&loop, o, &listener, &error);
+    REQUIRE(s);
+    CHECK(s->LocalPort() != busy);
+    s.reset();
+    uv_run(&loop, UV_RUN_NOWAIT); // the port is free again once the close callback ran
+    CHECK(error.empty());
+  }
+}
