@@ -565,8 +565,8 @@ TEST_CASE("RtpParameters: consumer takes ssrc, rtx ssrc and codec by codecPayloa
     CHECK(p->type == fbs::Type::SIMPLE);
     CHECK(p->mid == "3");
     CHECK(p->cname == "cname-abc");
-    CHECK(p->ssrc == 5555);
-    CHECK(p->rtxSsrc == 6666u);
+    CHECK(p->encodings[0].ssrc == 5555);
+    CHECK(p->encodings[0].rtxSsrc == 6666u);
     CHECK(p->codec.payloadType == 96);
     CHECK(p->codec.family == CodecFamily::Vp8);
     CHECK(p->codec.rtxPayloadType == 97);
@@ -587,7 +587,7 @@ TEST_CASE("RtpParameters: consumer takes ssrc, rtx ssrc and codec by codecPayloa
     CHECK_FALSE(p->codec.nack);
     CHECK(p->codec.nackPli);
     CHECK(p->codec.ccmFir);
-    CHECK(p->rtxSsrc == 6666u);
+    CHECK(p->encodings[0].rtxSsrc == 6666u);
   }
   SECTION("the chosen codec has no rtx: no rtx ssrc") {
     req.rtp_parameters->codecs.pop_back(); // drop rtx 101 for H264
@@ -596,13 +596,13 @@ TEST_CASE("RtpParameters: consumer takes ssrc, rtx ssrc and codec by codecPayloa
     REQUIRE(p);
     CHECK(p->codec.payloadType == 100);
     CHECK_FALSE(p->codec.rtxPayloadType.has_value());
-    CHECK_FALSE(p->rtxSsrc.has_value());
+    CHECK_FALSE(p->encodings[0].rtxSsrc.has_value());
   }
   SECTION("no rtx in the encoding") {
     req.rtp_parameters->encodings[0] = Encoding(5555);
     const auto p = ConsumeParse(req, &error);
     REQUIRE(p);
-    CHECK_FALSE(p->rtxSsrc.has_value());
+    CHECK_FALSE(p->encodings[0].rtxSsrc.has_value());
   }
   SECTION("type is taken from the request") {
     req.type = fbs::Type::SIMULCAST;
@@ -620,7 +620,7 @@ TEST_CASE("RtpParameters: consumer takes ssrc, rtx ssrc and codec by codecPayloa
     CHECK(p->kind == MediaKind::Audio);
     CHECK(p->codec.family == CodecFamily::Opus);
     CHECK(p->codec.clockRate == 48000);
-    CHECK_FALSE(p->rtxSsrc.has_value()); // rtx given, but opus has no rtx codec
+    CHECK_FALSE(p->encodings[0].rtxSsrc.has_value()); // rtx given, but opus has no rtx codec
   }
 }
 
