@@ -7,6 +7,7 @@
 #include "response_generated.h"
 #include "sluice/channel/Logger.hpp"
 #include "sluice/channel/MethodTable.hpp"
+#include "sluice/router/PipeConsumer.hpp"
 #include "sluice/router/SimpleConsumer.hpp"
 #include "sluice/rtcp/NtpTime.hpp"
 #include "sluice/rtcp/RtcpWriter.hpp"
@@ -319,7 +320,7 @@ void Transport::HandleConsume(channel::Request& request) {
     return;
   }
   const auto type = body->type();
-  if (type != FBS::RtpParameters::Type::SIMPLE) {
+  if (type != FBS::RtpParameters::Type::SIMPLE && type != FBS::RtpParameters::Type::PIPE) {
     request.Error(std::string(FBS::RtpParameters::EnumNameType(body->type())) +
                   " consumers not implemented");
     return;
@@ -336,8 +337,13 @@ void Transport::HandleConsume(channel::Request& request) {
       return;
     }
   }
-  std::unique_ptr<router::Consumer> consumer = std::make_unique<router::SimpleConsumer>(
-      context_, id, *producer, *this, std::move(*params), *body);
+  std::unique_ptr<router::Consumer> consumer;
+  if (type == FBS::RtpParameters::Type::PIPE)
+    consumer = std::make_unique<router::PipeConsumer>(context_, id, *producer, *this,
+                                                      std::move(*params), *body);
+  else
+    consumer = std::make_unique<router::SimpleConsumer>(context_, id, *producer, *this,
+                                                        std::move(*params), *body);
   router::Consumer* c = consumer.get();
   context_.registry->AddRequestHandler(id, c);
   for (size_t i = 0; i < c->StreamCount(); ++i) {

@@ -604,6 +604,29 @@ TEST_CASE("RtpParameters: consumer takes ssrc, rtx ssrc and codec by codecPayloa
     REQUIRE(p);
     CHECK_FALSE(p->encodings[0].rtxSsrc.has_value());
   }
+  SECTION("pipe: one stream per encoding, each with its own ssrc and rtx ssrc") {
+    req.type = fbs::Type::PIPE;
+    req.rtp_parameters->encodings.push_back(Encoding(5556, 6667));
+    req.rtp_parameters->encodings.push_back(Encoding(5557));
+    const auto p = ConsumeParse(req, &error);
+    REQUIRE(p);
+    REQUIRE(p->encodings.size() == 3);
+    CHECK(p->encodings[1].ssrc == 5556);
+    CHECK(p->encodings[1].rtxSsrc == 6667u);
+    CHECK(p->encodings[2].ssrc == 5557);
+    CHECK_FALSE(p->encodings[2].rtxSsrc.has_value());
+  }
+  SECTION("not pipe: only encodings[0] is sent") {
+    req.rtp_parameters->encodings.push_back(Encoding(5556, 6667));
+    const auto p = ConsumeParse(req, &error);
+    REQUIRE(p);
+    CHECK(p->encodings.size() == 1);
+  }
+  SECTION("pipe: an encoding without ssrc is an error") {
+    req.type = fbs::Type::PIPE;
+    req.rtp_parameters->encodings.push_back(Encoding(std::nullopt));
+    CHECK(ConsumeError(req) == "missing encodings[1].ssrc");
+  }
   SECTION("type is taken from the request") {
     req.type = fbs::Type::SIMULCAST;
     const auto p = ConsumeParse(req, &error);
