@@ -7,7 +7,7 @@
 #include "request_generated.h"
 #include "response_generated.h"
 #include "sluice/channel/MethodTable.hpp"
-#include "sluice/router/SimpleConsumer.hpp"
+#include "sluice/router/Consumer.hpp"
 #include "sluice/router/Trace.hpp"
 #include "sluice/rtp/RtpWriter.hpp"
 #include "sluice/store/PacketPool.hpp"
@@ -95,7 +95,7 @@ Producer::Producer(const Context& context, std::string id, MediaPort& port,
 Producer::~Producer() {
   auto consumers = std::move(consumers_);
   consumers_.clear();
-  for (SimpleConsumer* c : consumers)
+  for (Consumer* c : consumers)
     c->OnProducerClosed(); // the consumer's transport destroys it
   context_.registry->Remove(id_);
 }
@@ -202,7 +202,7 @@ Producer::Routed Producer::ReceiveRtp(const rtp::RtpPacket& packet, uint64_t now
                         keyFrame, isRtx);
   }
   if (!paused_) {
-    for (SimpleConsumer* c : consumers_)
+    for (Consumer* c : consumers_)
       c->OnProducerRtp(*stream, *view, slot, r.extSeq, keyFrame, nowMs);
   }
   if (r.gap)
@@ -229,10 +229,10 @@ void Producer::SendNacks(RecvStream& stream, uint64_t nowMs) {
                       stream.Params().ssrc, nowMs);
 }
 
-void Producer::RequestKeyFrame(uint64_t nowMs) {
-  if (params_.kind != MediaKind::Video || streams_.empty())
+void Producer::RequestKeyFrame(size_t idx, uint64_t nowMs) {
+  if (params_.kind != MediaKind::Video || idx >= streams_.size())
     return;
-  SendKeyFrameRequest(*streams_[0], nowMs);
+  SendKeyFrameRequest(*streams_[idx], nowMs);
 }
 
 void Producer::SendKeyFrameRequest(RecvStream& stream, uint64_t nowMs) {
@@ -298,7 +298,7 @@ void Producer::Tick(uint64_t nowMs, bool scoreTick) {
   if (!scoreTick)
     return;
   uint32_t rtt = 0;
-  for (const SimpleConsumer* c : consumers_)
+  for (const Consumer* c : consumers_)
     rtt = std::max(rtt, c->RttMs());
   if (rtt == 0)
     rtt = kDefaultRttMs;
@@ -312,7 +312,7 @@ void Producer::Tick(uint64_t nowMs, bool scoreTick) {
     changed |= s->UpdateScore(nowMs);
   if (changed) {
     EmitScores();
-    for (SimpleConsumer* c : consumers_)
+    for (Consumer* c : consumers_)
       c->OnProducerScore();
   }
 }
@@ -328,9 +328,9 @@ std::vector<uint32_t> Producer::KnownSsrcs() const {
   return out;
 }
 
-void Producer::AddConsumer(SimpleConsumer* consumer) { consumers_.push_back(consumer); }
+void Producer::AddConsumer(Consumer* consumer) { consumers_.push_back(consumer); }
 
-void Producer::RemoveConsumer(SimpleConsumer* consumer) {
+void Producer::RemoveConsumer(Consumer* consumer) {
   consumers_.erase(std::remove(consumers_.begin(), consumers_.end(), consumer), consumers_.end());
 }
 
@@ -399,7 +399,7 @@ void Producer::HandlePause(channel::Request& request) {
   if (paused_)
     return;
   paused_ = true;
-  for (SimpleConsumer* c : consumers_)
+  for (Consumer* c : consumers_)
     c->OnProducerPaused(true);
 }
 
@@ -408,7 +408,7 @@ void Producer::HandleResume(channel::Request& request) {
   if (!paused_)
     return;
   paused_ = false;
-  for (SimpleConsumer* c : consumers_)
+  for (Consumer* c : consumers_)
     c->OnProducerPaused(false);
 }
 

@@ -77,7 +77,7 @@ void Router::HandleDump(channel::Request& request) {
     transportIds.push_back(b.CreateString(id));
     for (const auto& [pid, p] : t->Producers()) {
       std::vector<flatbuffers::Offset<flatbuffers::String>> ids;
-      for (const SimpleConsumer* c : p->Consumers())
+      for (const Consumer* c : p->Consumers())
         ids.push_back(b.CreateString(c->Id()));
       producerConsumers.push_back(FBS::Common::CreateStringStringArrayDirect(b, pid.c_str(), &ids));
     }

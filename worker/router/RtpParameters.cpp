@@ -290,7 +290,6 @@ std::optional<ConsumerParams> ConsumerParams::From(const FBS::Transport::Consume
     return std::nullopt;
   }
   const auto* enc = encodings->Get(0);
-  p.ssrc = *enc->ssrc();
   const CodecParams* codec = &codecs.codecs.front();
   if (enc->codec_payload_type()) {
     codec = codecs.ByPayloadType(*enc->codec_payload_type());
@@ -300,8 +299,20 @@ std::optional<ConsumerParams> ConsumerParams::From(const FBS::Transport::Consume
     }
   }
   p.codec = *codec;
-  if (enc->rtx() && p.codec.rtxPayloadType)
-    p.rtxSsrc = enc->rtx()->ssrc();
+  // A pipe consumer sends every encoding (each its own SSRC); the others one.
+  const size_t count = request.type() == fbs::Type::PIPE ? encodings->size() : 1;
+  for (size_t i = 0; i < count; ++i) {
+    const auto* e = encodings->Get(static_cast<flatbuffers::uoffset_t>(i));
+    if (e == nullptr || !e->ssrc()) {
+      *error = "missing encodings[" + std::to_string(i) + "].ssrc";
+      return std::nullopt;
+    }
+    ConsumerEncoding out;
+    out.ssrc = *e->ssrc();
+    if (e->rtx() && p.codec.rtxPayloadType)
+      out.rtxSsrc = e->rtx()->ssrc();
+    p.encodings.push_back(out);
+  }
   for (const auto& c : codecs.codecs)
     p.codecPayloadTypes.push_back(c.payloadType);
   if (request.consumable_rtp_encodings()->size() == 0) {

@@ -7,6 +7,8 @@
 #include "response_generated.h"
 #include "sluice/channel/Logger.hpp"
 #include "sluice/channel/MethodTable.hpp"
+#include "sluice/router/PipeConsumer.hpp"
+#include "sluice/router/SimpleConsumer.hpp"
 #include "sluice/rtcp/NtpTime.hpp"
 #include "sluice/rtcp/RtcpWriter.hpp"
 #include "sluice/util/Clock.hpp"
@@ -133,7 +135,7 @@ void Transport::ReceiveRtcp(const uint8_t* data, size_t len, uint64_t nowMs) {
     ++drops_.badRtcp;
 }
 
-router::SimpleConsumer* Transport::ConsumerBySsrc(uint32_t ssrc) const {
+router::Consumer* Transport::ConsumerBySsrc(uint32_t ssrc) const {
   const auto it = consumersBySsrc_.find(ssrc);
   return it == consumersBySsrc_.end() ? nullptr : it->second;
 }
@@ -187,7 +189,7 @@ bool Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
     if (packet.Fmt() == rtcp::kFmtPli) {
       if (const auto pli = rtcp::Pli::Parse(packet)) {
         if (auto* c = ConsumerBySsrc(pli->MediaSsrc()))
-          c->ReceiveKeyFrameRequest(false, nowMs);
+          c->ReceiveKeyFrameRequest(pli->MediaSsrc(), false, nowMs);
       } else {
         return false;
       }
@@ -195,7 +197,7 @@ bool Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
       if (const auto fir = rtcp::Fir::Parse(packet)) {
         for (size_t i = 0; i < fir->EntryCount(); ++i)
           if (auto* c = ConsumerBySsrc(fir->Entry(i).ssrc))
-            c->ReceiveKeyFrameRequest(true, nowMs);
+            c->ReceiveKeyFrameRequest(fir->Entry(i).ssrc, true, nowMs);
       } else {
         return false;
       }
@@ -259,9 +261,11 @@ void Transport::SendReports(uint64_t nowMs) {
     w.Reset();
   };
   for (auto& [id, c] : consumers_) {
-    if (!c->WriteRtcp(w, ntp, nowMs)) {
-      flush();
-      c->WriteRtcp(w, ntp, nowMs);
+    for (size_t i = 0; i < c->StreamCount(); ++i) {
+      if (!c->WriteRtcp(i, w, ntp, nowMs)) {
+        flush();
+        c->WriteRtcp(i, w, ntp, nowMs);
+      }
     }
   }
   for (auto& [id, p] : producers_) {
@@ -315,7 +319,8 @@ void Transport::HandleConsume(channel::Request& request) {
     request.Error("Producer not found [producerId:" + body->producer_id()->str() + "]");
     return;
   }
-  if (body->type() != FBS::RtpParameters::Type::SIMPLE) {
+  const auto type = body->type();
+  if (type != FBS::RtpParameters::Type::SIMPLE && type != FBS::RtpParameters::Type::PIPE) {
     request.Error(std::string(FBS::RtpParameters::EnumNameType(body->type())) +
                   " consumers not implemented");
     return;
@@ -326,17 +331,26 @@ void Transport::HandleConsume(channel::Request& request) {
     request.TypeError(error);
     return;
   }
-  if (ConsumerBySsrc(params->ssrc) || (params->rtxSsrc && ConsumerBySsrc(*params->rtxSsrc))) {
-    request.Error("a Consumer with same ssrc already exists in this transport");
-    return;
+  for (const auto& e : params->encodings) {
+    if (ConsumerBySsrc(e.ssrc) || (e.rtxSsrc && ConsumerBySsrc(*e.rtxSsrc))) {
+      request.Error("a Consumer with same ssrc already exists in this transport");
+      return;
+    }
   }
-  auto consumer = std::make_unique<router::SimpleConsumer>(context_, id, *producer, *this,
-                                                           std::move(*params), *body);
-  router::SimpleConsumer* c = consumer.get();
+  std::unique_ptr<router::Consumer> consumer;
+  if (type == FBS::RtpParameters::Type::PIPE)
+    consumer = std::make_unique<router::PipeConsumer>(context_, id, *producer, *this,
+                                                      std::move(*params), *body);
+  else
+    consumer = std::make_unique<router::SimpleConsumer>(context_, id, *producer, *this,
+                                                        std::move(*params), *body);
+  router::Consumer* c = consumer.get();
   context_.registry->AddRequestHandler(id, c);
-  consumersBySsrc_[c->Ssrc()] = c;
-  if (c->RtxSsrc() != 0)
-    consumersBySsrc_[c->RtxSsrc()] = c;
+  for (size_t i = 0; i < c->StreamCount(); ++i) {
+    consumersBySsrc_[c->Stream(i).Ssrc()] = c;
+    if (const auto rtx = c->Stream(i).RtxSsrc())
+      consumersBySsrc_[*rtx] = c;
+  }
   consumers_.emplace(id, std::move(consumer));
   nextReportMs_ = 0; // re-plan reports for the new media kind mix
 
@@ -431,9 +445,12 @@ Transport::FillBaseDump(flatbuffers::FlatBufferBuilder& b) {
   std::vector<flatbuffers::Offset<FBS::Common::Uint32String>> byRtxSsrc;
   for (const auto& [id, c] : consumers_) {
     consumerIds.push_back(b.CreateString(id));
-    bySsrc.push_back(FBS::Common::CreateUint32StringDirect(b, c->Ssrc(), id.c_str()));
-    if (c->RtxSsrc() != 0)
-      byRtxSsrc.push_back(FBS::Common::CreateUint32StringDirect(b, c->RtxSsrc(), id.c_str()));
+    for (size_t i = 0; i < c->StreamCount(); ++i) {
+      const auto& s = c->Stream(i);
+      bySsrc.push_back(FBS::Common::CreateUint32StringDirect(b, s.Ssrc(), id.c_str()));
+      if (s.RtxSsrc())
+        byRtxSsrc.push_back(FBS::Common::CreateUint32StringDirect(b, *s.RtxSsrc(), id.c_str()));
+    }
   }
   const std::vector<flatbuffers::Offset<flatbuffers::String>> none;
   const auto extOffset = [&] {

@@ -25,7 +25,7 @@
 
 namespace sluice::router {
 
-class SimpleConsumer;
+class Consumer;
 
 class Producer final : public channel::ChannelEntity {
 public:
@@ -57,12 +57,14 @@ public:
 
   // SSRCs (media and RTX) this producer receives, for the transport's listener.
   std::vector<uint32_t> KnownSsrcs() const;
-  // The stream a simple consumer forwards (the first encoding).
-  RecvStream* StreamForConsumer() { return streams_.empty() ? nullptr : streams_[0].get(); }
-  void AddConsumer(SimpleConsumer* consumer);
-  void RemoveConsumer(SimpleConsumer* consumer);
-  const std::vector<SimpleConsumer*>& Consumers() const { return consumers_; }
-  void RequestKeyFrame(uint64_t nowMs);
+  // The stream of encoding `idx` (nullptr: no such encoding).
+  RecvStream* StreamAt(size_t idx) { return idx < streams_.size() ? streams_[idx].get() : nullptr; }
+  size_t StreamCount() const { return streams_.size(); }
+  void AddConsumer(Consumer* consumer);
+  void RemoveConsumer(Consumer* consumer);
+  const std::vector<Consumer*>& Consumers() const { return consumers_; }
+  // PLI/FIR toward the sender of encoding `idx` (video only, throttled).
+  void RequestKeyFrame(size_t idx, uint64_t nowMs);
   uint8_t Score() const;
   std::vector<uint8_t> Scores() const;
 
@@ -102,7 +104,7 @@ private:
   util::FlatCopy<FBS::RtpParameters::RtpMapping> rtpMapping_;
   std::vector<std::unique_ptr<RecvStream>> streams_;
   std::vector<KeyFrameRequest> keyFrameRequests_; // per stream
-  std::vector<SimpleConsumer*> consumers_;
+  std::vector<Consumer*> consumers_;
   rtp::KeyFrameCodec keyFrameCodec_ = rtp::KeyFrameCodec::Unknown;
   bool paused_;
   uint8_t traceTypes_ = 0;

@@ -95,14 +95,20 @@ struct ProducerParams {
                                             std::string* error);
 };
 
+// One stream a consumer sends: encodings[0] for simple/simulcast/svc, one per
+// producer encoding for pipe.
+struct ConsumerEncoding {
+  uint32_t ssrc = 0;
+  std::optional<uint32_t> rtxSsrc; // only when the codec has an rtx payload type
+};
+
 struct ConsumerParams {
   MediaKind kind = MediaKind::Audio;
   FBS::RtpParameters::Type type = FBS::RtpParameters::Type::SIMPLE;
   std::string mid;
   std::string cname;
-  CodecParams codec; // the one media codec this consumer sends
-  uint32_t ssrc = 0;
-  std::optional<uint32_t> rtxSsrc;
+  CodecParams codec;                       // the one media codec this consumer sends
+  std::vector<ConsumerEncoding> encodings; // at least one, each with an SSRC
   HeaderExtensionIds extIds;
   std::vector<uint8_t> codecPayloadTypes; // media codecs, for the dump
 

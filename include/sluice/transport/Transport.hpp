@@ -17,10 +17,10 @@
 #include <absl/container/flat_hash_map.h>
 
 #include "sluice/channel/HandlerRegistry.hpp"
+#include "sluice/router/Consumer.hpp"
 #include "sluice/router/Context.hpp"
 #include "sluice/router/MediaPort.hpp"
 #include "sluice/router/Producer.hpp"
-#include "sluice/router/SimpleConsumer.hpp"
 #include "sluice/rtcp/RtcpPacket.hpp"
 #include "sluice/transport/RtpListener.hpp"
 #include "sluice/transport/TransportCensus.hpp"
@@ -53,8 +53,7 @@ public:
   const std::map<std::string, std::unique_ptr<router::Producer>, std::less<>>& Producers() const {
     return producers_;
   }
-  const std::map<std::string, std::unique_ptr<router::SimpleConsumer>, std::less<>>&
-  Consumers() const {
+  const std::map<std::string, std::unique_ptr<router::Consumer>, std::less<>>& Consumers() const {
     return consumers_;
   }
 
@@ -116,7 +115,7 @@ private:
 
   bool DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs);
   void ReceiveReportBlocks(const rtcp::ReportBlock* blocks, size_t count, uint64_t nowMs);
-  router::SimpleConsumer* ConsumerBySsrc(uint32_t ssrc) const;
+  router::Consumer* ConsumerBySsrc(uint32_t ssrc) const;
   void SendReports(uint64_t nowMs);
   void ScheduleReports(uint64_t nowMs);
 
@@ -132,9 +131,9 @@ private:
   std::string id_;
   TransportOwner& owner_;
   std::map<std::string, std::unique_ptr<router::Producer>, std::less<>> producers_;
-  std::map<std::string, std::unique_ptr<router::SimpleConsumer>, std::less<>> consumers_;
+  std::map<std::string, std::unique_ptr<router::Consumer>, std::less<>> consumers_;
   RtpListener listener_;
-  absl::flat_hash_map<uint32_t, router::SimpleConsumer*> consumersBySsrc_;
+  absl::flat_hash_map<uint32_t, router::Consumer*> consumersBySsrc_;
   uint32_t rtcpSsrc_; // ours, as sender of receiver reports
   uint64_t nextReportMs_ = 0;
   uint64_t nextScoreMs_ = 0;

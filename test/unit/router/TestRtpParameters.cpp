@@ -565,8 +565,8 @@ TEST_CASE("RtpParameters: consumer takes ssrc, rtx ssrc and codec by codecPayloa
     CHECK(p->type == fbs::Type::SIMPLE);
     CHECK(p->mid == "3");
     CHECK(p->cname == "cname-abc");
-    CHECK(p->ssrc == 5555);
-    CHECK(p->rtxSsrc == 6666u);
+    CHECK(p->encodings[0].ssrc == 5555);
+    CHECK(p->encodings[0].rtxSsrc == 6666u);
     CHECK(p->codec.payloadType == 96);
     CHECK(p->codec.family == CodecFamily::Vp8);
     CHECK(p->codec.rtxPayloadType == 97);
@@ -587,7 +587,7 @@ TEST_CASE("RtpParameters: consumer takes ssrc, rtx ssrc and codec by codecPayloa
     CHECK_FALSE(p->codec.nack);
     CHECK(p->codec.nackPli);
     CHECK(p->codec.ccmFir);
-    CHECK(p->rtxSsrc == 6666u);
+    CHECK(p->encodings[0].rtxSsrc == 6666u);
   }
   SECTION("the chosen codec has no rtx: no rtx ssrc") {
     req.rtp_parameters->codecs.pop_back(); // drop rtx 101 for H264
@@ -596,13 +596,36 @@ TEST_CASE("RtpParameters: consumer takes ssrc, rtx ssrc and codec by codecPayloa
     REQUIRE(p);
     CHECK(p->codec.payloadType == 100);
     CHECK_FALSE(p->codec.rtxPayloadType.has_value());
-    CHECK_FALSE(p->rtxSsrc.has_value());
+    CHECK_FALSE(p->encodings[0].rtxSsrc.has_value());
   }
   SECTION("no rtx in the encoding") {
     req.rtp_parameters->encodings[0] = Encoding(5555);
     const auto p = ConsumeParse(req, &error);
     REQUIRE(p);
-    CHECK_FALSE(p->rtxSsrc.has_value());
+    CHECK_FALSE(p->encodings[0].rtxSsrc.has_value());
+  }
+  SECTION("pipe: one stream per encoding, each with its own ssrc and rtx ssrc") {
+    req.type = fbs::Type::PIPE;
+    req.rtp_parameters->encodings.push_back(Encoding(5556, 6667));
+    req.rtp_parameters->encodings.push_back(Encoding(5557));
+    const auto p = ConsumeParse(req, &error);
+    REQUIRE(p);
+    REQUIRE(p->encodings.size() == 3);
+    CHECK(p->encodings[1].ssrc == 5556);
+    CHECK(p->encodings[1].rtxSsrc == 6667u);
+    CHECK(p->encodings[2].ssrc == 5557);
+    CHECK_FALSE(p->encodings[2].rtxSsrc.has_value());
+  }
+  SECTION("not pipe: only encodings[0] is sent") {
+    req.rtp_parameters->encodings.push_back(Encoding(5556, 6667));
+    const auto p = ConsumeParse(req, &error);
+    REQUIRE(p);
+    CHECK(p->encodings.size() == 1);
+  }
+  SECTION("pipe: an encoding without ssrc is an error") {
+    req.type = fbs::Type::PIPE;
+    req.rtp_parameters->encodings.push_back(Encoding(std::nullopt));
+    CHECK(ConsumeError(req) == "missing encodings[1].ssrc");
   }
   SECTION("type is taken from the request") {
     req.type = fbs::Type::SIMULCAST;
@@ -620,7 +643,7 @@ TEST_CASE("RtpParameters: consumer takes ssrc, rtx ssrc and codec by codecPayloa
     CHECK(p->kind == MediaKind::Audio);
     CHECK(p->codec.family == CodecFamily::Opus);
     CHECK(p->codec.clockRate == 48000);
-    CHECK_FALSE(p->rtxSsrc.has_value()); // rtx given, but opus has no rtx codec
+    CHECK_FALSE(p->encodings[0].rtxSsrc.has_value()); // rtx given, but opus has no rtx codec
   }
 }
 
