@@ -17,14 +17,6 @@ namespace {
 
 constexpr long kValiditySeconds = 365L * 24 * 3600;
 
-std::string OpenSslError(const char* what) {
-  char buf[256];
-  const unsigned long code = ERR_get_error();
-  ERR_error_string_n(code, buf, sizeof(buf));
-  ERR_clear_error();
-  return std::string(what) + ": " + (code ? buf : "unknown OpenSSL error");
-}
-
 bool SignSelf(X509* cert, EVP_PKEY* key) {
   // A random 63-bit serial: browsers reject certificates that reuse
   // issuer+serial with different keys.
@@ -49,6 +41,14 @@ bool SignSelf(X509* cert, EVP_PKEY* key) {
 }
 
 } // namespace
+
+std::string OpenSslError(const char* what) {
+  char buf[256];
+  const unsigned long code = ERR_get_error();
+  ERR_error_string_n(code, buf, sizeof(buf));
+  ERR_clear_error();
+  return std::string(what) + ": " + (code ? buf : "unknown OpenSSL error");
+}
 
 DtlsCertificate::DtlsCertificate(X509* cert, EVP_PKEY* key) : cert_(cert), key_(key) {}
 

@@ -21,14 +21,6 @@ constexpr char kSrtpProfiles[] = "SRTP_AEAD_AES_256_GCM:SRTP_AEAD_AES_128_GCM:"
 // every WebRTC endpoint. AES-GCM only also gives every encrypted record a
 // known minimum size (see kMinEncryptedRecord).
 constexpr char kCipherList[] = "ECDHE+AESGCM:!aNULL:!eNULL";
-std::string OpenSslError(const char* what) {
-  char buf[256];
-  const unsigned long code = ERR_get_error();
-  ERR_error_string_n(code, buf, sizeof(buf));
-  ERR_clear_error();
-  return std::string(what) + ": " + (code ? buf : "unknown OpenSSL error");
-}
-
 } // namespace
 
 // ---- OpenSSL callbacks ---------------------------------------------------

@@ -53,14 +53,6 @@ constexpr ProfileInfo kProfiles[] = {
 };
 constexpr size_t kMaxKeySalt = 32 + 12;
 
-std::string OpenSslError(const char* what) {
-  char buf[256];
-  const unsigned long code = ERR_get_error();
-  ERR_error_string_n(code, buf, sizeof(buf));
-  ERR_clear_error();
-  return std::string(what) + ": " + (code ? buf : "unknown OpenSSL error");
-}
-
 // Retransmission back-off (RFC 6347 §4.2.4.1, with a shorter start than
 // its 1 s because WebRTC peers are usually close).
 unsigned int NextTimeoutUs(SSL* /*ssl*/, unsigned int previousUs) {

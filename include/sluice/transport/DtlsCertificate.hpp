@@ -23,6 +23,9 @@ const EVP_MD* FingerprintDigest(std::string_view algorithm);
 // RFC 8122 §5 fingerprint "2UHEX *(":" 2UHEX)" (any case) into exactly
 // `expected` bytes; false when malformed or of another length.
 bool ParseFingerprintHex(std::string_view hex, uint8_t* out, size_t expected);
+// "<what>: <OpenSSL's first queued error>" (or "unknown OpenSSL error"); clears
+// the thread's OpenSSL error queue. For the DTLS units' error texts.
+std::string OpenSslError(const char* what);
 
 struct DtlsFingerprint {
   std::string algorithm; // "sha-1", "sha-224", "sha-256", "sha-384", "sha-512"
