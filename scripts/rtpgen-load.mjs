@@ -26,11 +26,26 @@ export class RtpGen {
     { stdio: ['pipe', 'pipe', 'inherit'] });
     this.waiters = [];
     readline.createInterface({ input: this.proc.stdout }).on('line', (l) => this.waiters.shift()?.(JSON.parse(l)));
-    this.ports = new Promise((r) => this.waiters.push((j) => { this.portList = j.ports; r(j.ports); }));
+    // An rtpgen that dies (killed, crashed) fails what waits for it instead of hanging it.
+    this.proc.on('exit', (code, signal) => {
+      this.exited = `rtpgen exited (${signal ?? code})`;
+      for (const w of this.waiters.splice(0)) w(null);
+    });
+    this.ports = new Promise((r, reject) => this.waiters.push((j) => {
+      if (!j) return reject(new Error(this.exited));
+      this.portList = j.ports;
+      r(j.ports);
+    }));
   }
 
-  cmd(line) { this.proc.stdin.write(`${line}\n`); }
-  stats() { return new Promise((r) => { this.waiters.push(r); this.cmd('stats'); }); }
+  cmd(line) { if (!this.exited) this.proc.stdin.write(`${line}\n`); }
+  stats() {
+    return new Promise((r, reject) => {
+      if (this.exited) return reject(new Error(this.exited));
+      this.waiters.push((j) => (j ? r(j) : reject(new Error(this.exited))));
+      this.cmd('stats');
+    });
+  }
   close() { this.cmd('quit'); this.proc.stdin.end(); }
 }
 
