@@ -1,15 +1,14 @@
 // Proves a consent check from a known tuple makes no allocator calls: parse,
 // fingerprint, HMAC-SHA1, response, listener call. Linked with
 // AllocCounter.cpp (operator new); OpenSSL's own heap use goes through
-// CRYPTO_malloc, counted here by installing counting memory functions
-// before anything in the process touches OpenSSL.
+// CRYPTO_malloc, counted by CryptoAllocCounter.cpp (counting memory functions
+// installed before anything in the process touches OpenSSL).
 #include "AllocCounter.hpp"
+#include "CryptoAllocCounter.hpp"
 #include "sluice/transport/IceServer.hpp"
 #include "sluice/transport/StunMessage.hpp"
 
 #include <catch2/catch.hpp>
-
-#include <openssl/crypto.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -18,24 +17,6 @@
 using namespace sluice::transport;
 
 namespace {
-
-uint64_t gCryptoAllocs = 0;
-
-void* CountingMalloc(size_t n, const char*, int) {
-  ++gCryptoAllocs;
-  return std::malloc(n);
-}
-void* CountingRealloc(void* p, size_t n, const char*, int) {
-  ++gCryptoAllocs;
-  return std::realloc(p, n);
-}
-void CountingFree(void* p, const char*, int) {
-  std::free(p);
-}
-
-// Static initialisation runs before Catch2's main; 0 if OpenSSL already
-// allocated (then the OpenSSL half of the check is skipped).
-const bool gCryptoHooked = CRYPTO_set_mem_functions(CountingMalloc, CountingRealloc, CountingFree);
 
 class NullListener : public IceServer::Listener {
 public:
@@ -72,7 +53,7 @@ TEST_CASE("ICE: consent checks from known tuples allocate nothing", "[ice][alloc
     ice.ProcessStun(requests[t].data(), requests[t].size(), tuples[t], 0);
   REQUIRE(ice.TupleCount() == 2);
 
-  const uint64_t cryptoBefore = gCryptoAllocs;
+  const uint64_t cryptoBefore = sluice::test::CryptoAllocCalls();
   sluice::test::AllocScope scope;
   for (int round = 0; round < 1000; ++round) {
     const auto& r = requests[static_cast<size_t>(round) % requests.size()];
@@ -80,8 +61,8 @@ TEST_CASE("ICE: consent checks from known tuples allocate nothing", "[ice][alloc
     ice.Tick(static_cast<uint64_t>(round));
   }
   CHECK(scope.Count() == 0);
-  if (gCryptoHooked)
-    CHECK(gCryptoAllocs - cryptoBefore == 0);
+  if (sluice::test::CryptoAllocCounterInstalled())
+    CHECK(sluice::test::CryptoAllocCalls() - cryptoBefore == 0);
   else
     WARN("OpenSSL allocated before the test could hook it; its allocations are not counted");
   CHECK(ice.GetCounters().responses == 1002);

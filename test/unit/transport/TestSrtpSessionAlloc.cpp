@@ -1,13 +1,12 @@
 // Proves SRTP/SRTCP protect and unprotect make no allocator call once an
 // SSRC is known, for every suite: no operator new (AllocCounter.cpp) and no
-// OpenSSL CRYPTO_malloc (counting memory functions installed before anything
-// in the process touches OpenSSL, as TestIceServerAlloc.cpp does).
+// OpenSSL CRYPTO_malloc (CryptoAllocCounter.cpp: counting memory functions installed before
+// anything in the process touches OpenSSL).
 #include "AllocCounter.hpp"
+#include "CryptoAllocCounter.hpp"
 #include "sluice/transport/SrtpSession.hpp"
 
 #include <catch2/catch.hpp>
-
-#include <openssl/crypto.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -21,22 +20,6 @@ using sluice::transport::SrtpSuiteName;
 using Dir = SrtpSession::Direction;
 
 namespace {
-
-uint64_t gCryptoAllocs = 0;
-
-void* CountingMalloc(size_t n, const char*, int) {
-  ++gCryptoAllocs;
-  return std::malloc(n);
-}
-void* CountingRealloc(void* p, size_t n, const char*, int) {
-  ++gCryptoAllocs;
-  return std::realloc(p, n);
-}
-void CountingFree(void* p, const char*, int) {
-  std::free(p);
-}
-
-const bool gCryptoHooked = CRYPTO_set_mem_functions(CountingMalloc, CountingRealloc, CountingFree);
 
 void Rtp(uint8_t* p, uint16_t seq, uint32_t ssrc) {
   const uint8_t hdr[12] = {0x80,
@@ -59,7 +42,7 @@ void Rtp(uint8_t* p, uint16_t seq, uint32_t ssrc) {
 
 TEST_CASE("SrtpSession: protect and unprotect allocate nothing after the first packet per SSRC",
           "[srtp][alloc]") {
-  REQUIRE(gCryptoHooked);
+  REQUIRE(sluice::test::CryptoAllocCounterInstalled());
   for (SrtpSuite s : {SrtpSuite::AeadAes256Gcm, SrtpSuite::AeadAes128Gcm,
                       SrtpSuite::AesCm128HmacSha1_80, SrtpSuite::AesCm128HmacSha1_32}) {
     CAPTURE(SrtpSuiteName(s));
@@ -81,7 +64,7 @@ TEST_CASE("SrtpSession: protect and unprotect allocate nothing after the first p
       REQUIRE(in->UnprotectRtcp(buf, m) == sizeof(rtcp));
     }
 
-    const uint64_t cryptoBefore = gCryptoAllocs;
+    const uint64_t cryptoBefore = sluice::test::CryptoAllocCalls();
     sluice::test::AllocScope scope;
     size_t ok = 0;
     for (uint16_t seq = 2; seq < 1002; ++seq) {
@@ -100,7 +83,7 @@ TEST_CASE("SrtpSession: protect and unprotect allocate nothing after the first p
       ok += in->UnprotectRtcp(buf, m) == 0;
     }
     CHECK(scope.Count() == 0);
-    CHECK(gCryptoAllocs - cryptoBefore == 0);
+    CHECK(sluice::test::CryptoAllocCalls() - cryptoBefore == 0);
     CHECK(ok == 4000);
   }
 }
