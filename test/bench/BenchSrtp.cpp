@@ -8,15 +8,13 @@
 // runs under test/alloc's LD_PRELOAD counter:
 //   ALLOCCOUNT_FILE=/tmp/ac LD_PRELOAD=$PWD/build/test/alloc/libsluice-alloccount.so
 //   build/test/bench/BenchSrtp   (one command line)
+#include "BenchAllocs.hpp"
 #include "sluice/transport/SrtpSession.hpp"
 
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
 #include <malloc.h>
 #include <srtp.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -26,21 +24,11 @@ using sluice::transport::SrtpSession;
 using sluice::transport::SrtpSuite;
 using Dir = SrtpSession::Direction;
 
+using sluice::bench::Allocs;
+
 namespace {
 
 constexpr size_t kPayload = 1188; // 12-byte header + 1188 = 1200 bytes
-
-// Live allocation count from the LD_PRELOAD counter, 0 without it.
-uint64_t Allocs() {
-  static const int fd = [] {
-    const char* path = std::getenv("ALLOCCOUNT_FILE");
-    return path ? open(path, O_RDONLY) : -1;
-  }();
-  uint64_t n = 0;
-  if (fd >= 0 && pread(fd, &n, sizeof(n), 0) != sizeof(n))
-    n = 0;
-  return n;
-}
 
 std::vector<uint8_t> Key(SrtpSuite s) {
   return std::vector<uint8_t>(SrtpMasterLength(s), 0x3C);
