@@ -15,18 +15,15 @@
 //
 // Exit codes: 0 pass, 1 fail, 77 skipped (GStreamer, its Python bindings or a plugin missing).
 
-import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MockSfu } from './mock-sfu.mjs';
+import { Peer, findPython } from './peer.mjs';
 import { Relay } from './relay.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SKIP = 77;
-// The peers run from the source tree: keep it free of __pycache__.
-const PY_ENV = { ...process.env, PYTHONDONTWRITEBYTECODE: '1' };
 
 const { values: opts } = parseArgs({
   options: {
@@ -53,104 +50,6 @@ const failures = [];
 function check(ok, what) {
   (ok ? log : console.error)(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
   if (!ok) failures.push(what);
-}
-
-// The GStreamer peers need Debian's python3 (python3-gi lives there); a pyenv or venv python
-// first on PATH would not see it. SLUICE_GST_PYTHON names the one to use instead.
-function findPython() {
-  const candidates = process.env.SLUICE_GST_PYTHON ? [process.env.SLUICE_GST_PYTHON] : ['/usr/bin/python3', 'python3'];
-  const reasons = [];
-  let broken = false; // a probe failed for another reason than "not installed": not a skip
-  for (const python of candidates) {
-    const probe = spawnSync(python, [join(HERE, 'gstpeer.py')], { encoding: 'utf8', env: PY_ENV });
-    if (probe.status === 0) {
-      log(probe.stdout.trim());
-      return python;
-    }
-    broken ||= !(probe.error?.code === 'ENOENT' || probe.status === SKIP);
-    reasons.push(`${python}: ${probe.error ? probe.error.message : (probe.stderr || '').trim()}`);
-  }
-  if (broken) {
-    console.error(`FAIL: cannot start the GStreamer peers:\n  ${reasons.join('\n  ')}`);
-    process.exit(1);
-  }
-  console.log(`SKIP: GStreamer interop needs python3 with GStreamer bindings and the VP8/RTP plugins `
-    + `(Debian: gstreamer1.0-plugins-base gstreamer1.0-plugins-good python3-gi gir1.2-gstreamer-1.0 `
-    + `python3-gst-1.0; scripts/setup installs them).\n  ${reasons.join('\n  ')}`);
-  process.exit(SKIP);
-}
-
-// A GStreamer peer as a child process speaking JSON lines on stdout.
-class Peer {
-  constructor(python, name, script, args) {
-    this.name = name;
-    this.stderr = '';
-    this.events = [];
-    this.waiters = [];
-    this.child = spawn(python, [join(HERE, script), ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: PY_ENV });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
-    this.exited.then(({ code, signal }) => {
-      this.exitInfo = { code, signal };
-      this.notify();
-    });
-    let pending = '';
-    this.child.stdout.setEncoding('utf8');
-    this.child.stdout.on('data', (chunk) => {
-      pending += chunk;
-      let nl;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        try {
-          this.events.push(JSON.parse(line));
-        } catch {
-          this.stderr += `${line}\n`;
-        }
-        this.notify();
-      }
-    });
-    this.child.stderr.setEncoding('utf8');
-    this.child.stderr.on('data', (chunk) => {
-      this.stderr += chunk;
-      if (opts.verbose) process.stderr.write(`[${name}] ${chunk}`);
-    });
-  }
-
-  notify() {
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
-
-  // Resolves with the first event of that name; rejects if the peer reports an error or
-  // exits first, or after timeoutMs.
-  async waitFor(event, timeoutMs) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.events.find((e) => e.event === event);
-      if (found) return found;
-      const error = this.events.find((e) => e.event === 'error');
-      if (error) throw new Error(`${this.name}: ${error.message} (${error.debug ?? ''})`);
-      if (this.exitInfo) {
-        throw new Error(`${this.name} exited (${JSON.stringify(this.exitInfo)}) before '${event}'`);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.name}: no '${event}' within ${timeoutMs} ms`);
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  send(line) {
-    if (this.child.stdin.writable) this.child.stdin.write(`${line}\n`);
-  }
-
-  kill() {
-    if (!this.exitInfo) this.child.kill('SIGKILL');
-  }
 }
 
 // The worker side: router, producer transport (comedia), producer, consumer transport
@@ -210,7 +109,7 @@ async function setUpWorker(relayUpstreamPort) {
 }
 
 async function main() {
-  const python = findPython();
+  const python = findPython(log);
   const peers = [];
   let relay;
   let side;
@@ -250,7 +149,7 @@ async function main() {
     log(`mode ${mode}; receiver expects ${JSON.stringify(media)}; `
       + `${FRAMES} frames at ${FPS} fps, loss ${LOSS}, seed ${SEED}`);
 
-    const receiver = new Peer(python, 'receiver', 'receiver.py', [
+    const receiver = new Peer(python, 'receiver', 'receiver.py', opts.verbose, [
       `--rtcp-dest=127.0.0.1:${downstreamPort}`,
       `--pt=${media.pt}`, `--rtx-pt=${media.rtxPt}`, `--ssrc=${media.ssrc}`, `--rtx-ssrc=${media.rtxSsrc}`,
       `--frames=${FRAMES}`, `--timeout=${DEADLINE_MS / 1000}`,
@@ -259,7 +158,7 @@ async function main() {
     const ready = await receiver.waitFor('ready', 10_000);
     relay.setReceiver('127.0.0.1', ready.rtpPort, ready.rtcpPort);
 
-    const sender = new Peer(python, 'sender', 'sender.py', [
+    const sender = new Peer(python, 'sender', 'sender.py', opts.verbose, [
       `--dest=${senderDest}`,
       `--pt=${SENDER.pt}`, `--rtx-pt=${SENDER.rtxPt}`, `--ssrc=${SENDER.ssrc}`, `--rtx-ssrc=${SENDER.rtxSsrc}`,
       `--frames=${FRAMES}`, `--fps=${FPS}`,
