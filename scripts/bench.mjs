@@ -4,7 +4,7 @@
 //   node scripts/bench.mjs [WORKER_BIN [OTHER_WORKER_BIN]] [--consumers 10,100,300] [--base 1]
 //     [--pps 150] [--nack 0.01] [--warmup 2] [--window 10] [--max-consumers 100]
 //     [--max-start 300] [--max-step 1.25] [--max-window 3] [--no-max] [--no-bare]
-//     [--shrink-wait 30] [--rounds R] [--json FILE] [--webrtc [--suite gcm|cm]]
+//     [--shrink-wait 30] [--rounds R] [--json FILE] [--webrtc [--suite gcm|cm]] [--simulcast]
 //
 // WORKER_BIN defaults to MEDIASOUP_WORKER_BIN. With two binaries each round runs
 // them one after the other (R rounds, default 3) and ratios first/second are
@@ -41,6 +41,14 @@
 // (RSS at N - RSS with none) / N). Each round also runs the plain mode at the
 // same N, so CPU per forwarded packet is compared with it; no bare forwarder,
 // no max-rate search. Delivery: distinct media packets received / (sent x N).
+//
+// --simulcast: rtpgen sends 3 encodings (--streams 3 --temporal 1: SSRCs SSRC+i, VP8
+// with TL0PICIDX and TIDs 0,2,1,2, key frames on PLI/FIR per SSRC) to a simulcast producer
+// (3 encodings, L1T3); the N consumers are simulcast consumers whose preferred spatial
+// layer cycles 2, 1, 0 (temporal layer 2: every packet of their encoding). Each round runs
+// this and the plain mode (one stream, simple consumers) at the same N, steady phase only,
+// and prints RSS per consumer of both kinds side by side. Delivery counts against the
+// packets of one encoding: sent / 3 per consumer.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -61,7 +69,7 @@ const opts = {};
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (!a.startsWith('--')) positional.push(a);
-  else if (['--no-max', '--no-bare', '--webrtc'].includes(a)) opts[a.slice(2)] = true;
+  else if (['--no-max', '--no-bare', '--webrtc', '--simulcast'].includes(a)) opts[a.slice(2)] = true;
   else opts[a.slice(2)] = process.argv[++i];
 }
 const cfg = {
@@ -79,6 +87,7 @@ const cfg = {
   maxCap: Number(opts['max-cap'] ?? 100000),
   shrinkWait: Number(opts['shrink-wait'] ?? 30),
   webrtc: !!opts.webrtc,
+  simulcast: !!opts.simulcast,
   suite: String(opts.suite ?? 'gcm'),
 };
 if (!['gcm', 'cm'].includes(cfg.suite)) throw new Error('--suite is gcm or cm');
@@ -103,10 +112,14 @@ const udpDrops = () => {
 };
 const allocs = (file) => (file && fs.existsSync(file) ? Number(fs.readFileSync(file).readBigUInt64LE(0)) : NaN);
 
+// Simulcast mode: rtpgen's encodings, and the share of what it sends that one consumer gets.
+const SIM_STREAMS = 3;
+let sentShare = 1;
+
 // rtpgen (scripts/rtpgen-load.mjs) with the bench's NACK fraction.
 class Gen extends RtpGen {
-  constructor(ports) {
-    super({ recv: ports, nack: cfg.nack });
+  constructor(ports, args = []) {
+    super({ recv: ports, nack: cfg.nack, args });
     this.portList = [];
   }
 }
@@ -138,13 +151,13 @@ function windowResult(a, b, n) {
     consumers: n, seconds: +dt.toFixed(3), inputPps: +(sent / dt).toFixed(1), forwarded,
     forwardedPps: +(forwarded / dt).toFixed(1), rtx: sum(b, 1) - sum(a, 1), nacks: sum(b, 4) - sum(a, 4),
     duplicates, reordered: sum(b, 6) - sum(a, 6), otherRtp: sum(b, 7) - sum(a, 7),
-    gapLoss: lost / Math.max(1, lost + forwarded), shortfall: 1 - forwarded / Math.max(1, sent * n),
+    gapLoss: lost / Math.max(1, lost + forwarded), shortfall: 1 - forwarded / Math.max(1, sent * sentShare * n),
     cpuTicks: ticks(b.cpu) - ticks(a.cpu), cpuUsPerPacket: ((ticks(b.cpu) - ticks(a.cpu)) * TICK_US) / Math.max(1, forwarded),
     userShare: (b.cpu.user - a.cpu.user) / Math.max(1, ticks(b.cpu) - ticks(a.cpu)),
     genCpuUsPerPacket: ((ticks(b.genCpu) - ticks(a.genCpu)) * TICK_US) / Math.max(1, forwarded),
     allocsPerPacket: (b.allocs - a.allocs) / Math.max(1, forwarded), rssKiB: b.rss,
     inputKernelDrops: b.inDrops - a.inDrops, receiverKernelDrops: b.sinkDrops - a.sinkDrops,
-    delivery: forwarded / Math.max(1, sent * n),
+    delivery: forwarded / Math.max(1, sent * sentShare * n),
     ...(b.g.peers ? { peers: b.g.peers, srtpErrors: b.g.peers.srtpErrors - a.g.peers.srtpErrors } : {}),
   };
 }
@@ -178,7 +191,7 @@ async function maxRate(gen, pidOf, allocFile, inPort, n) {
 }
 
 // ---------------------------------------------------------------- worker child
-async function childWorker(bin, phase, webrtc = false) {
+async function childWorker(bin, phase, webrtc = false, simulcast = false) {
   process.env.MEDIASOUP_WORKER_BIN = bin; // read once, when the library is first imported
   const mediasoup = createRequire(path.join(root, 'test/node/package.json'))('mediasoup');
   const allocFile = fs.existsSync(ALLOC_LIB) ? path.join(os.tmpdir(), `sluice-bench-alloc-${process.pid}`) : null;
@@ -188,14 +201,16 @@ async function childWorker(bin, phase, webrtc = false) {
   delete process.env.ALLOCCOUNT_FILE;
   const maxN = phase === 'max' ? cfg.maxConsumers : Math.max(...cfg.consumers);
   const base = webrtc ? 0 : cfg.base;
-  const gen = new Gen(webrtc ? 0 : maxN);
+  if (simulcast) sentShare = 1 / SIM_STREAMS;
+  const gen = new Gen(webrtc ? 0 : maxN, simulcast ? ['--streams', String(SIM_STREAMS), '--temporal', '1'] : []);
   const ports = await gen.ports;
   if (webrtc) gen.peers = new WebRtcPeers({ suite: cfg.suite, nack: cfg.nack });
   const fingerprint = webrtc ? (await gen.peers.fingerprint).split(' ') : null;
-  const out = { worker: bin, pid: worker.pid, allocCounter: !!allocFile, mode: webrtc ? `webrtc-${cfg.suite}` : 'plain' };
+  const out = { worker: bin, pid: worker.pid, allocCounter: !!allocFile,
+    mode: webrtc ? `webrtc-${cfg.suite}` : simulcast ? 'simulcast' : 'plain' };
   try {
     const router = await worker.createRouter({ mediaCodecs: VP8_ROUTER_CODECS });
-    const { transport: input, producer } = await produceRtpgenVp8(router);
+    const { transport: input, producer } = await produceRtpgenVp8(router, { streams: simulcast ? SIM_STREAMS : 1 });
     gen.cmd(`dest 127.0.0.1 ${input.tuple.localPort}`);
     gen.cmd(`rate ${cfg.pps}`);
     const transports = [];
@@ -206,7 +221,9 @@ async function childWorker(bin, phase, webrtc = false) {
           await consumeChecked(t, router, producer);
           transports.push(t);
         } else {
-          transports.push((await consumeToPort(router, producer, ports[transports.length])).transport);
+          const i = transports.length;
+          const options = simulcast ? { preferredLayers: { spatialLayer: 2 - (i % SIM_STREAMS), temporalLayer: 2 } } : {};
+          transports.push((await consumeToPort(router, producer, ports[i], options)).transport);
         }
       }
     };
@@ -395,6 +412,47 @@ async function parent() {
   }
 }
 
+// --simulcast: per binary and round, the simulcast mode then the plain mode at
+// the same N (steady phase only).
+async function parentSimulcast() {
+  const bins = positional.length ? positional : (process.env.MEDIASOUP_WORKER_BIN ? [process.env.MEDIASOUP_WORKER_BIN] : []);
+  if (!bins.length) throw new Error('give a worker binary (argument or MEDIASOUP_WORKER_BIN)');
+  const rounds = Number(opts.rounds ?? 1);
+  const raw = Object.fromEntries(bins.map((b) => [b, { simulcast: [], plain: [] }]));
+  for (let r = 0; r < rounds; r++) {
+    for (const b of r % 2 ? [...bins].reverse() : bins) {
+      for (const kind of ['simulcast', 'plain']) {
+        process.stderr.write(`round ${r + 1}/${rounds}: ${b} ${kind}\n`);
+        raw[b][kind].push(await runChild(kind === 'simulcast' ? 'simulcast' : 'worker', b, 'steady'));
+      }
+    }
+  }
+  console.log(`\nsluice bench --simulcast: rtpgen ${cfg.pps} pps in all (1100 B), as 3 VP8 encodings L1T3 into a simulcast `
+    + `producer (N simulcast consumers, preferred spatial layer 2, 1, 0 in turn, temporal 2) | as 1 stream into a `
+    + `simple producer (N simple consumers); NACK ${cfg.nack * 100}% of packets, window ${cfg.window} s, ${rounds} `
+    + `round(s), medians; CPU from 10 ms ticks`);
+  const head = ['worker', 'N', 'simulcast RSS/cons KiB', 'simple RSS/cons KiB', 'simulcast allocs/pkt',
+    'simple allocs/pkt', 'simulcast CPU us/pkt', 'simple CPU us/pkt', 'simulcast delivery %', 'simulcast gap loss %'];
+  const rows = [];
+  for (const b of bins) {
+    cfg.consumers.forEach((n, i) => {
+      const ws = raw[b].simulcast.map((x) => x.steady?.[i]).filter(Boolean);
+      const ps = raw[b].plain.map((x) => x.steady?.[i]).filter(Boolean);
+      rows.push([path.basename(b), String(n), fmt(median(ws.map((w) => w.rssPerConsumerBytes)) / 1024),
+        fmt(median(ps.map((w) => w.rssPerConsumerBytes)) / 1024), fmt(median(ws.map((w) => w.allocsPerPacket)), 4),
+        fmt(median(ps.map((w) => w.allocsPerPacket)), 4), fmt(median(ws.map((w) => w.cpuUsPerPacket))),
+        fmt(median(ps.map((w) => w.cpuUsPerPacket))), fmt(median(ws.map((w) => w.delivery)) * 100, 2),
+        fmt(median(ws.map((w) => w.gapLoss)) * 100, 3)]);
+    });
+  }
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  for (const r of [head, ...rows]) console.log(r.map((x, c) => x.padStart(widths[c])).join('  '));
+  if (opts.json) {
+    fs.writeFileSync(opts.json, JSON.stringify({ config: cfg, rounds, raw }, null, 1));
+    console.log(`JSON written to ${opts.json}`);
+  }
+}
+
 // --webrtc: per binary and round, the WebRTC mode then the plain mode at the
 // same N (steady phase only).
 async function parentWebRtc() {
@@ -449,11 +507,13 @@ async function parentWebRtc() {
 
 if (opts.child) {
   const result = opts.child === 'bare' ? await childBare(opts.phase)
-    : await childWorker(opts.bin, opts.phase, opts.child === 'webrtc');
+    : await childWorker(opts.bin, opts.phase, opts.child === 'webrtc', opts.child === 'simulcast');
   console.log(`RESULT ${JSON.stringify(result)}`);
   process.exit(0); // the library's and the generator's handles may linger; the result is out
 } else if (cfg.webrtc) {
   await parentWebRtc();
+} else if (cfg.simulcast) {
+  await parentSimulcast();
 } else {
   await parent();
 }

@@ -87,30 +87,35 @@ export async function connectWebRtcPeer(router, peers, fingerprint, index) {
 }
 
 // The VP8 producer rtpgen sends to (comedia: the first packet fixes the remote address).
-export async function produceRtpgenVp8(router) {
+// streams > 1: a simulcast producer of rtpgen --streams (SSRC + i, each L1T3 as rtpgen
+// --temporal sends it).
+export async function produceRtpgenVp8(router, { streams = 1 } = {}) {
   const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
+  const encodings = streams === 1 ? [{ ssrc: SSRC, rtx: { ssrc: SSRC + 1 } }]
+    : Array.from({ length: streams }, (_, i) => ({ ssrc: SSRC + i, rtx: { ssrc: SSRC + 0x100 + i }, scalabilityMode: 'L1T3' }));
   const producer = await transport.produce({ kind: 'video', rtpParameters: {
     codecs: [
-      { mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] },
+      { mimeType: 'video/VP8', payloadType: 96, clockRate: 90000,
+        rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }] },
       { mimeType: 'video/rtx', payloadType: 97, clockRate: 90000, parameters: { apt: 96 } },
     ],
-    encodings: [{ ssrc: SSRC, rtx: { ssrc: SSRC + 1 } }],
+    encodings,
   } });
   return { transport, producer };
 }
 
 // A consumer of the producer on `transport`, checked to send the payload types rtpgen's
-// receivers expect.
-export async function consumeChecked(transport, router, producer) {
-  const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+// receivers expect. `options`: more consume() options (preferredLayers).
+export async function consumeChecked(transport, router, producer, options = {}) {
+  const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities, ...options });
   if (consumer.rtpParameters.codecs[0].payloadType !== CONSUMER_PT || consumer.rtpParameters.codecs[1]?.payloadType !== CONSUMER_RTX_PT)
     throw new Error(`consumer payload types ${consumer.rtpParameters.codecs.map((x) => x.payloadType)}, expected ${CONSUMER_PT}, ${CONSUMER_RTX_PT}`);
   return consumer;
 }
 
 // One PlainTransport consumer sending to an rtpgen receive port.
-export async function consumeToPort(router, producer, port) {
+export async function consumeToPort(router, producer, port, options = {}) {
   const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
   await transport.connect({ ip: '127.0.0.1', port });
-  return { transport, consumer: await consumeChecked(transport, router, producer) };
+  return { transport, consumer: await consumeChecked(transport, router, producer, options) };
 }

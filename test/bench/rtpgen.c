@@ -3,7 +3,12 @@
 // Sends one VP8-like RTP stream (RFC 3550 header, RFC 7741 payload descriptor
 // with a 15-bit PictureID, a keyframe every --key-every frames and on PLI/FIR,
 // marker on the last packet of a frame) at a set packet rate to one UDP
-// address, in sendmmsg batches paced by a 1 ms timerfd. In the same epoll loop
+// address, in sendmmsg batches paced by a 1 ms timerfd. --streams K sends K
+// such streams (simulcast encodings: SSRC --ssrc + i, each with its own
+// sequence numbers, timestamps, PictureIDs and key frames; a PLI/FIR names the
+// one that must send a key frame), one frame of each in turn, from the same
+// socket; --rate is then the sum of the K. --temporal adds TL0PICIDX and TID
+// (L and T, TIDs 0,2,1,2 as an L1T3 encoder sends them, Y set above TID 0). In the same epoll loop
 // it receives on --recv M UDP sockets (one per consumer) with recvmmsg, counts
 // media, RTX and RTCP per socket (media: the first SSRC seen, or with --sink-pt
 // that payload type; RTX: any other SSRC, or --sink-rtx-pt), detects gaps by
@@ -13,7 +18,7 @@
 //
 //   rtpgen [--recv M] [--dest IP:PORT] [--rate PPS] [--nack FRAC] [--size 1100]
 //          [--ppf 5] [--key-every 30] [--ssrc N] [--pt 96] [--sink-pt PT --sink-rtx-pt PT]
-//          [--seq 65000] [--ts 0xfff00000] [--ts-step 3000]
+//          [--seq 65000] [--ts 0xfff00000] [--ts-step 3000] [--streams 1] [--temporal 0]
 //
 // The stream starts at --seq / --ts (defaults: the seq wraps ~535 packets in,
 // the timestamp ~350 frames in) and steps the timestamp by --ts-step per frame.
@@ -39,7 +44,14 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { kMaxRecv = 1024, kBatch = 64, kPktMax = 1500, kSendBatch = 256, kSeen = 4096 };
+enum {
+  kMaxRecv = 1024,
+  kBatch = 64,
+  kPktMax = 1500,
+  kSendBatch = 256,
+  kSeen = 4096,
+  kMaxStreams = 8
+};
 
 struct Sink {
   int fd;
@@ -70,13 +82,23 @@ static double nackFraction;
 static int pktSize = 1100, perFrame = 5, keyEvery = 30, payloadType = 96;
 static uint32_t ssrc = 0x5eed0001;
 static int sinkPt = -1, sinkRtxPt = -1; // what the sinks expect; -1: any
-static uint16_t seq = 65000;            // wraps early in every run
-static uint32_t ts = 0xfff00000;
+static uint16_t firstSeq = 65000;       // wraps early in every run
+static uint32_t firstTs = 0xfff00000;
 static uint32_t tsStep = 3000;
-static uint16_t pictureId;
-static uint64_t frame, packetInFrame, sent, sendErrors, plis, rtcpIn;
-static int keyRequested = 1;
-static double due; // packets owed to the schedule
+static int streamCount = 1, temporal;
+static uint64_t sent, sendErrors, plis, rtcpIn;
+// One encoding: SSRC ssrc + its index.
+struct Stream {
+  uint16_t seq;
+  uint32_t ts;
+  uint16_t pictureId;
+  uint8_t tl0PicIdx;
+  uint64_t frame, packetInFrame;
+  int keyRequested; // 1: the next frame is a keyframe; 2: this frame is one
+};
+static struct Stream streams[kMaxStreams];
+static int current; // the stream whose frame is being sent
+static double due;  // packets owed to the schedule
 static struct timespec lastTick;
 
 static void OnSignal(int s) {
@@ -118,35 +140,48 @@ static void PrintStats(void) {
   fflush(stdout);
 }
 
-// One packet of the stream into buf; returns its length.
+// One packet of the current stream into buf; returns its length. After the
+// last packet of a frame the next stream takes its turn.
 static int BuildPacket(uint8_t* buf) {
-  const int first = packetInFrame == 0;
-  const int last = packetInFrame + 1 == (uint64_t)perFrame;
-  if (first && (keyRequested || frame % (uint64_t)keyEvery == 0)) {
-    keyRequested = 2; // this frame is a keyframe
+  struct Stream* st = &streams[current];
+  const uint32_t streamSsrc = ssrc + (uint32_t)current;
+  const int first = st->packetInFrame == 0;
+  const int last = st->packetInFrame + 1 == (uint64_t)perFrame;
+  static const uint8_t kTids[4] = {0, 2, 1, 2};
+  if (first && (st->keyRequested || st->frame % (uint64_t)keyEvery == 0)) {
+    st->keyRequested = 2; // this frame is a keyframe
   }
-  const int key = keyRequested == 2;
+  const int key = st->keyRequested == 2;
+  const uint8_t tid = temporal && !key ? kTids[st->frame % 4] : 0; // a key frame is in TID 0
+  if (first && temporal && tid == 0)
+    st->tl0PicIdx++;
   buf[0] = 0x80;
   buf[1] = (uint8_t)((last ? 0x80 : 0) | payloadType);
-  buf[2] = (uint8_t)(seq >> 8);
-  buf[3] = (uint8_t)seq;
-  buf[4] = (uint8_t)(ts >> 24);
-  buf[5] = (uint8_t)(ts >> 16);
-  buf[6] = (uint8_t)(ts >> 8);
-  buf[7] = (uint8_t)ts;
-  buf[8] = (uint8_t)(ssrc >> 24);
-  buf[9] = (uint8_t)(ssrc >> 16);
-  buf[10] = (uint8_t)(ssrc >> 8);
-  buf[11] = (uint8_t)ssrc;
+  buf[2] = (uint8_t)(st->seq >> 8);
+  buf[3] = (uint8_t)st->seq;
+  buf[4] = (uint8_t)(st->ts >> 24);
+  buf[5] = (uint8_t)(st->ts >> 16);
+  buf[6] = (uint8_t)(st->ts >> 8);
+  buf[7] = (uint8_t)st->ts;
+  buf[8] = (uint8_t)(streamSsrc >> 24);
+  buf[9] = (uint8_t)(streamSsrc >> 16);
+  buf[10] = (uint8_t)(streamSsrc >> 8);
+  buf[11] = (uint8_t)streamSsrc;
   // RFC 7741 4.2:  |X|R|N|S|R| PID |  then  |I|L|T|K| RSV |  then |M| PictureID (15)|
+  // and with --temporal  |TL0PICIDX|  |TID|Y|KEYIDX|
   uint8_t* d = buf + 12;
   d[0] = (uint8_t)(0x80 | (first ? 0x10 : 0));
-  d[1] = 0x80;
-  d[2] = (uint8_t)(0x80 | ((pictureId >> 8) & 0x7f));
-  d[3] = (uint8_t)pictureId;
+  d[1] = (uint8_t)(temporal ? 0xe0 : 0x80);
+  d[2] = (uint8_t)(0x80 | ((st->pictureId >> 8) & 0x7f));
+  d[3] = (uint8_t)st->pictureId;
   uint8_t* p = d + 4;
+  if (temporal) {
+    d[4] = st->tl0PicIdx;
+    d[5] = (uint8_t)(tid << 6 | (tid > 0 ? 0x20 : 0));
+    p = d + 6;
+  }
   int len = pktSize > 32 ? pktSize : 32;
-  memset(p, 0x5a, (size_t)(len - 16));
+  memset(p, 0x5a, (size_t)(len - (p - buf)));
   if (first) {
     // RFC 6386 9.1 frame tag: P bit (bit 0) clear on a keyframe, then the start code.
     p[0] = key ? 0x10 : 0x11;
@@ -162,16 +197,17 @@ static int BuildPacket(uint8_t* buf) {
       p[9] = 0x01;
     }
   }
-  seq++;
+  st->seq++;
   if (last) {
-    packetInFrame = 0;
-    frame++;
-    ts += tsStep;
-    pictureId = (uint16_t)((pictureId + 1) & 0x7fff);
+    st->packetInFrame = 0;
+    st->frame++;
+    st->ts += tsStep;
+    st->pictureId = (uint16_t)((st->pictureId + 1) & 0x7fff);
     if (key)
-      keyRequested = 0;
+      st->keyRequested = 0;
+    current = (current + 1) % streamCount;
   } else {
-    packetInFrame++;
+    st->packetInFrame++;
   }
   return len;
 }
@@ -214,15 +250,32 @@ static void Generate(int fd) {
   }
 }
 
-// RTCP arriving at the generator's socket: look for PLI (PSFB FMT 1) or FIR (FMT 4).
+static uint32_t Be32(const uint8_t* b) {
+  return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static void RequestKey(uint32_t mediaSsrc) {
+  const uint32_t i = mediaSsrc - ssrc;
+  if (i < (uint32_t)streamCount && !streams[i].keyRequested)
+    streams[i].keyRequested = 1;
+}
+
+// RTCP arriving at the generator's socket: look for PLI (PSFB FMT 1, RFC 4585
+// 6.3.1: media source SSRC at offset 8) or FIR (FMT 4, RFC 5104 4.3.1: one
+// FCI entry per SSRC from offset 12).
 static void OnGeneratorRtcp(const uint8_t* b, int len) {
   rtcpIn++;
   while (len >= 4) {
     int words = (b[2] << 8 | b[3]) + 1;
-    if (b[1] == 206 && ((b[0] & 0x1f) == 1 || (b[0] & 0x1f) == 4)) {
+    if (words * 4 > len)
+      break;
+    if (b[1] == 206 && (b[0] & 0x1f) == 1 && words >= 3) {
       plis++;
-      if (!keyRequested)
-        keyRequested = 1;
+      RequestKey(Be32(b + 8));
+    } else if (b[1] == 206 && (b[0] & 0x1f) == 4) {
+      plis++;
+      for (int off = 12; off + 8 <= words * 4; off += 8)
+        RequestKey(Be32(b + off));
     }
     b += words * 4;
     len -= words * 4;
@@ -448,9 +501,13 @@ int main(int argc, char** argv) {
     else if (!strcmp(k, "--sink-rtx-pt"))
       sinkRtxPt = atoi(v);
     else if (!strcmp(k, "--seq"))
-      seq = (uint16_t)strtoul(v, NULL, 0);
+      firstSeq = (uint16_t)strtoul(v, NULL, 0);
     else if (!strcmp(k, "--ts"))
-      ts = (uint32_t)strtoul(v, NULL, 0);
+      firstTs = (uint32_t)strtoul(v, NULL, 0);
+    else if (!strcmp(k, "--streams"))
+      streamCount = atoi(v);
+    else if (!strcmp(k, "--temporal"))
+      temporal = atoi(v) != 0;
     else if (!strcmp(k, "--ts-step"))
       tsStep = (uint32_t)strtoul(v, NULL, 0);
     else {
@@ -458,9 +515,17 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (recvCount < 0 || recvCount > kMaxRecv || pktSize > kPktMax || perFrame < 1 || keyEvery < 1) {
+  if (recvCount < 0 || recvCount > kMaxRecv || pktSize > kPktMax || perFrame < 1 || keyEvery < 1 ||
+      streamCount < 1 || streamCount > kMaxStreams) {
     fprintf(stderr, "rtpgen: bad arguments\n");
     return 2;
+  }
+  for (int i = 0; i < streamCount; i++) {
+    // Each encoding starts elsewhere in its number spaces, as separate encoders do.
+    streams[i].seq = (uint16_t)(firstSeq + 7919u * (unsigned)i);
+    streams[i].ts = firstTs + 104729u * (unsigned)i;
+    streams[i].pictureId = (uint16_t)((1000u * (unsigned)i) & 0x7fff);
+    streams[i].keyRequested = 1;
   }
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
