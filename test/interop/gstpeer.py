@@ -11,6 +11,7 @@ meson "skipped" code) with a message naming what is missing otherwise.
 import json
 import socket
 import sys
+import threading
 
 SKIP = 77
 # Everything the sender and receiver instantiate, by factory name (and the Debian package).
@@ -58,9 +59,31 @@ def load_gst():
     return Gst, GLib, Gio
 
 
+_emit_lock = threading.Lock()
+
+
 def emit(event, **fields):
-    """One line of JSON to the controller."""
-    print(json.dumps({"event": event, **fields}), flush=True)
+    """One line of JSON to the controller. GStreamer calls back from its streaming threads,
+    and print() writes the text and the newline apart: one write under a lock keeps two
+    threads' lines from running into each other."""
+    line = json.dumps({"event": event, **fields}) + "\n"
+    with _emit_lock:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+
+
+def udp_drops(port):
+    """Datagrams the kernel dropped on the local UDP port (receive buffer full), from
+    /proc/net/udp; None when the port is not listed."""
+    try:
+        with open("/proc/net/udp") as f:
+            for row in f.readlines()[1:]:
+                fields = row.split()
+                if int(fields[1].split(":")[1], 16) == port:
+                    return int(fields[-1])
+    except OSError:
+        pass
+    return None
 
 
 def make(Gst, factory, **props):

@@ -23,7 +23,7 @@ import argparse
 import struct
 import sys
 
-from gstpeer import emit, load_gst, make, run_bus, structure_to_dict, udp_socket
+from gstpeer import emit, load_gst, make, run_bus, structure_to_dict, udp_drops, udp_socket
 
 
 class WireCheck:
@@ -42,6 +42,7 @@ class WireCheck:
         self.last_ts = None
         self.last_pid = None
         self.keyframes = []  # (width, height, pictureId) as they arrive
+        self.gaps = []  # the first few sequence gaps: [previous seq, seq, packets before]
 
     def packet(self, data):
         c = self.c
@@ -58,6 +59,8 @@ class WireCheck:
         c["packets"] += 1
         if self.last_seq is not None and seq != (self.last_seq + 1) & 0xFFFF:
             c["seqGaps"] += 1
+            if len(self.gaps) < 8:
+                self.gaps.append([self.last_seq, seq, c["packets"] - 1])
         self.last_seq = seq
         offset = 12 + 4 * (data[0] & 0x0F)
         if data[0] & 0x10:  # header extension
@@ -205,7 +208,8 @@ def main():
         key = wire.packet(buf.extract_dup(0, buf.get_size()))
         if key is not None:
             (width, height), pid = key
-            emit("wirekey", width=width, height=height, pictureId=pid, decoded=state["decoded"])
+            emit("wirekey", width=width, height=height, pictureId=pid, decoded=state["decoded"],
+                 packet=wire.c["packets"])
         return Gst.PadProbeReturn.OK
 
     def on_decoded(_pad, _info):
@@ -261,7 +265,8 @@ def main():
             return False
         state["done"] = True
         session = rtpbin.emit("get-internal-session", 0)
-        emit("done", reason=reason, **counters(),
+        emit("done", reason=reason, **counters(), seqGapList=wire.gaps,
+             kernelDrops=udp_drops(rtp_port),
              session=structure_to_dict(session.get_property("stats")) if session else {})
         loop.quit()
         return False

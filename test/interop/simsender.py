@@ -38,9 +38,12 @@ def main():
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--keyframe-interval", type=int, default=100_000, help="frames")
     parser.add_argument("--linger", type=float, default=0.5, help="s after the last frame")
+    parser.add_argument("--pid7", default="", help="comma-separated encodings whose PictureID "
+                        "is 7-bit (rtpvp8pay's default, as older encoders send it); others 15-bit")
     args = parser.parse_args()
     dest_host, dest_port = args.dest.rsplit(":", 1)
     ssrcs = [int(s, 0) for s in args.ssrcs.split(",")]
+    pid7 = {int(i) for i in args.pid7.split(",") if i}
     if len(ssrcs) != len(SIZES):
         parser.error(f"--ssrcs needs {len(SIZES)} values")
 
@@ -94,7 +97,7 @@ def main():
         Gst.util_set_object_arg(enc, "error-resilient", "default+partitions")
         Gst.util_set_object_arg(enc, "end-usage", "cbr")
         pay = make(Gst, "rtpvp8pay", pt=args.pt, ssrc=ssrc, mtu=1200)
-        Gst.util_set_object_arg(pay, "picture-id-mode", "15-bit")
+        Gst.util_set_object_arg(pay, "picture-id-mode", "7-bit" if i in pid7 else "15-bit")
         for element in (queue, scale, caps, enc, pay):
             pipeline.add(element)
         assert tee.link(queue) and queue.link(scale) and scale.link(caps)

@@ -14,6 +14,10 @@
 // forces a key unit on that encoder. Then the receiver asks for a key frame itself (an RTCP
 // PLI from rtpbin) and the same chain must answer it.
 //
+// Encoding 1 sends 7-bit PictureIDs (rtpvp8pay's default, as older encoders do), the others
+// 15-bit; the run ends on layer 1 for more than 128 frames, so the consumer's 15-bit output
+// must carry on across the 7-bit wrap.
+//
 // What must hold (the receiver checks the wire and the decoder, see simreceiver.py):
 //  - the decoder's caps follow the layers: 1280x720 → 320x180 → 1280x720 → 640x360;
 //  - after each switch frames keep being decoded, and a `layerschange` names the new layer;
@@ -49,6 +53,9 @@ const SWITCH_MS = 4000;
 const DEADLINE_MS = 40_000;
 // The steps: where the preferred spatial layer goes. It starts at the top.
 const STEPS = [0, 2, 1];
+// The encoding with 7-bit PictureIDs, and the frames to stay on it at the end (> 128).
+const PID7_LAYER = 1;
+const WRAP_FRAMES = 140;
 
 const log = (...args) => console.log('[simulcast]', ...args);
 const failures = [];
@@ -127,7 +134,7 @@ async function main() {
     const out = producerTransport.tuple;
     const tx = new Peer(python, 'sender', 'simsender.py', opts.verbose, [
       `--dest=${out.localAddress ?? out.localIp}:${out.localPort}`, `--pt=${PT}`,
-      `--ssrcs=${SSRCS.join(',')}`, `--fps=${FPS}`, '--seconds=35',
+      `--ssrcs=${SSRCS.join(',')}`, `--fps=${FPS}`, '--seconds=35', `--pid7=${PID7_LAYER}`,
     ]);
     peers.push(tx);
     await tx.waitFor('ready', 10_000);
@@ -146,10 +153,16 @@ async function main() {
       return caps;
     };
 
+    // At start the encodings become active one by one, and the consumer takes the best active
+    // one up to its preferred layer: it may climb through the lower sizes first.
     const start = Date.now();
-    await settle(2, 0, 10_000);
-    check(true, `started at spatial layer 2 (1280x720) in ${Date.now() - start} ms`);
+    const startCaps = await settle(2, 0, 10_000);
+    const climb = rx.events.slice(0, rx.events.indexOf(startCaps) + 1).filter((e) => e.event === 'caps')
+      .map((e) => SIZES.findIndex(([w, h]) => w === e.width && h === e.height));
+    check(climb.every((l, i) => l >= 0 && (i === 0 || l > climb[i - 1])),
+      `started at spatial layer 2 (1280x720) in ${Date.now() - start} ms, through layers ${climb.join(' → ')}`);
     let layer = 2;
+    let lastCaps = null;
     for (const target of STEPS) {
       const from = rx.events.length;
       const changesBefore = layersChanges.length;
@@ -157,6 +170,7 @@ async function main() {
       await consumer.setPreferredLayers({ spatialLayer: target, temporalLayer: 0 });
       try {
         const caps = await settle(target, from, SWITCH_MS);
+        lastCaps = caps;
         const switchMs = Date.now() - t0;
         const change = layersChanges.slice(changesBefore).find((c) => c.layers?.spatialLayer === target);
         check(true, `layer ${layer} → ${target}: decoder caps ${caps.width}x${caps.height}, then `
@@ -170,6 +184,17 @@ async function main() {
         break;
       }
       layer = target;
+    }
+
+    if (layer === PID7_LAYER && lastCaps) {
+      const wrapped = (e) => e.event === 'tick' && e.decoded >= lastCaps.decoded + WRAP_FRAMES;
+      wrapped.description = `${WRAP_FRAMES} frames decoded on layer ${PID7_LAYER}`;
+      try {
+        await rx.waitFor(wrapped, (WRAP_FRAMES * 1000) / FPS + 5000, rx.events.indexOf(lastCaps));
+        check(true, `${WRAP_FRAMES} frames on layer ${PID7_LAYER}, across its 7-bit PictureID wrap`);
+      } catch (error) {
+        check(false, `staying on layer ${PID7_LAYER}: ${error.message}`);
+      }
     }
 
     // The receiver asks for a key frame: RTCP PLI → consumer → producer → PLI/FIR for the
@@ -207,10 +232,11 @@ async function main() {
     log('consumer', JSON.stringify(consumerStats.filter((s) => s.type === 'outbound-rtp')));
     log('layerschange', JSON.stringify(layersChanges.map((c) => c.layers)));
 
-    const sizes = rx.events.filter((e) => e.event === 'caps').map((e) => `${e.width}x${e.height}`);
+    const sizes = rx.events.slice(rx.events.indexOf(startCaps)).filter((e) => e.event === 'caps')
+      .map((e) => `${e.width}x${e.height}`);
     const expected = [2, ...STEPS].map((l) => SIZES[l].join('x'));
     check(JSON.stringify(sizes) === JSON.stringify(expected),
-      `decoder caps went ${sizes.join(' → ')} (expected ${expected.join(' → ')})`);
+      `decoder caps from then on went ${sizes.join(' → ')} (expected ${expected.join(' → ')})`);
     check(got.decodeErrors === 0, `decode errors: ${got.decodeErrors}`);
     check(got.decoded === got.frames && got.frames > 0,
       `decoded ${got.decoded} of ${got.frames} frames seen on the wire`);
