@@ -25,9 +25,11 @@
 //    PictureIDs continuous, RTP timestamps only forward across the stream switches.
 //
 //   MEDIASOUP_WORKER_BIN=build/worker/sluice-worker node test/interop/vp8-simulcast.mjs [--verbose]
+//     [--events FILE]   (the receiver's events, one JSON per line, for a post-mortem)
 //
 // Exit codes: 0 pass, 1 fail, 77 skipped (GStreamer, its Python bindings or a plugin missing).
 
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +41,7 @@ const { values: opts } = parseArgs({
   options: {
     verbose: { type: 'boolean', default: false },
     fps: { type: 'string', default: '30' },
+    events: { type: 'string' }, // write the receiver's events (JSON lines) here, for a post-mortem
   },
 });
 const FPS = Number(opts.fps);
@@ -58,6 +61,14 @@ const PID7_LAYER = 1;
 const WRAP_FRAMES = 140;
 
 const log = (...args) => console.log('[simulcast]', ...args);
+// Datagrams the kernel dropped on a local UDP port (its receive buffer was full), from /proc/net/udp.
+function udpDrops(port) {
+  for (const row of fs.readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const f = row.trim().split(/\s+/);
+    if (f.length > 12 && parseInt(f[1].split(':')[1], 16) === port) return Number(f[f.length - 1]);
+  }
+  return null;
+}
 const failures = [];
 function check(ok, what) {
   (ok ? log : console.error)(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
@@ -75,7 +86,11 @@ async function setUpWorker() {
     mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }],
   });
   const listenInfo = { protocol: 'udp', ip: '127.0.0.1' };
-  const producerTransport = await router.createPlainTransport({ listenInfo, rtcpMux: true, comedia: true });
+  // Three encoders' key frames arrive as one burst (about 80 KB at the start): a receive buffer
+  // of the kernel's default size can overflow while the worker shares the CPU with the peers.
+  const producerTransport = await router.createPlainTransport({
+    listenInfo: { ...listenInfo, recvBufferSize: 4 << 20 }, rtcpMux: true, comedia: true,
+  });
   const producer = await producerTransport.produce({
     kind: 'video',
     rtpParameters: {
@@ -226,9 +241,12 @@ async function main() {
     const consumerStats = await consumer.getStats();
     log('sender  ', JSON.stringify(sent.encodings));
     log('receiver', JSON.stringify({ ...got, session: undefined }));
+    const inputDrops = udpDrops(producerTransport.tuple.localPort);
+    const inputLost = producerStats.reduce((n, s) => n + (s.packetsLost ?? 0), 0);
     log('producer', JSON.stringify(producerStats.map((s) => ({
-      ssrc: s.ssrc, packetCount: s.packetCount, pliCount: s.pliCount, firCount: s.firCount, score: s.score,
-    }))));
+      ssrc: s.ssrc, packetCount: s.packetCount, packetsLost: s.packetsLost, pliCount: s.pliCount,
+      firCount: s.firCount, score: s.score,
+    }))), `kernel drops at its socket: ${inputDrops}`);
     log('consumer', JSON.stringify(consumerStats.filter((s) => s.type === 'outbound-rtp')));
     log('layerschange', JSON.stringify(layersChanges.map((c) => c.layers)));
 
@@ -243,7 +261,9 @@ async function main() {
     check(got.firstFrameKey === true, 'the first frame forwarded is a key frame');
     check(got.otherSsrc === 0 && got.otherPt === 0 && got.unexpectedPads.length === 0,
       `one SSRC and PT (other SSRC ${got.otherSsrc}, other PT ${got.otherPt}, pads ${got.unexpectedPads})`);
-    check(got.seqGaps === 0, `sequence numbers continuous (${got.seqGaps} gaps in ${got.packets} packets)`);
+    check(got.seqGaps === 0, `sequence numbers continuous (${got.seqGaps} gaps in ${got.packets} packets: `
+      + `${JSON.stringify(got.seqGapList)}; lost on the way in: ${inputLost} by the producer's count, `
+      + `${inputDrops} kernel drops at its socket; kernel drops at the receiver: ${got.kernelDrops})`);
     check(got.pictureIdGaps === 0 && got.noPictureId === 0,
       `PictureID +1 per frame (${got.pictureIdGaps} gaps, ${got.noPictureId} frames without one)`);
     check(got.tsBackward === 0 && got.tsJumps === 0,
@@ -257,6 +277,8 @@ async function main() {
     failures.push(String(error));
   } finally {
     clearTimeout(watchdog);
+    const rx = peers.find((p) => p.name === 'receiver');
+    if (opts.events && rx) fs.writeFileSync(opts.events, rx.events.map((e) => JSON.stringify(e)).join('\n'));
     for (const peer of peers) {
       if (failures.length && peer.stderr && !opts.verbose) {
         console.error(`--- ${peer.name} stderr (last 3000 chars)\n${peer.stderr.slice(-3000)}`);
