@@ -7,8 +7,10 @@
 // warm-up the count is read twice around a steady-state window and must not
 // move. Run once in plain RTP and once per SRTP family (the producer peer
 // and the consumer peers protect with lib/srtp.mjs; the worker's SrtpSession
-// unprotects and protects every packet). Skipped when ALLOCCOUNT_LIB is not
-// given (sanitizer builds).
+// unprotects and protects every packet). Then the layered paths: a VP8
+// simulcast producer to simulcast consumers and a VP9 SVC producer to SVC
+// consumers (see below). Skipped when ALLOCCOUNT_LIB is not given (sanitizer
+// builds).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
@@ -184,3 +186,258 @@ for (const suite of [null, 'AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_256_GCM']) {
     }
   });
 }
+
+// ---------------------------------------------------------------------------
+// Layered consumers: a VP8 simulcast producer (3 encodings by SSRC, L1T3, each
+// with RTX) feeding simulcast consumers, and a VP9 SVC producer (L3T3, one
+// SSRC) feeding SVC consumers; the consumers are spread over every spatial x
+// temporal target, so the per-consumer descriptor rewrite (PictureID,
+// TL0PICIDX, VP9 end of picture), layer drops and RTX built from the one
+// stored copy all run. Key frames come every second and on PLI/FIR (the
+// consumers ask while they lock on their layers); the window starts once
+// every consumer is at its preferred layers.
+
+const FPS = 30;
+const TIDS = [0, 2, 1, 2];
+
+// PLI (PSFB FMT 1) and FIR (FMT 4) from the worker: the SSRCs that must send a key frame.
+function keyFrameRequests(m) {
+  const ssrcs = [];
+  for (let off = 0; off + 12 <= m.length;) {
+    const fmt = m[off] & 0x1f;
+    if (m[off + 1] === 206 && (fmt === 1 || fmt === 4)) ssrcs.push(m.readUInt32BE(off + (fmt === 1 ? 8 : 12)));
+    off += (m.readUInt16BE(off + 2) + 1) * 4;
+  }
+  return ssrcs;
+}
+
+function rtpHeader(b, { seq, ts, ssrc, pt, marker }) {
+  b[0] = 0x80;
+  b[1] = (marker ? 0x80 : 0) | pt;
+  b.writeUInt16BE(seq & 0xffff, 2);
+  b.writeUInt32BE(ts >>> 0, 4);
+  b.writeUInt32BE(ssrc, 8);
+}
+
+// VP8 simulcast: 3 encodings by SSRC, 1 / 3 / 6 packets per frame (as a browser sends
+// 320x180 / 640x360 / 1280x720). RFC 7741 §4.2: X, S on the first packet; I (15-bit), L,
+// T: |TL0PICIDX| |TID|Y|KEYIDX|; then the payload header (P = 0 on a key frame).
+const SIM_SSRCS = [0x5100, 0x5101, 0x5102];
+const SIM_PACKETS = [1, 3, 6];
+class Vp8SimulcastSender {
+  constructor(sock, port) {
+    this.sock = sock;
+    this.port = port;
+    this.plis = 0;
+    this.streams = SIM_SSRCS.map((ssrc, i) => ({
+      ssrc, seq: 65500 - 200 * i, ts: 0xffff0000 + 7777 * i, pictureId: 32700 + i, tl0: 250, frame: 0, keyAsked: true,
+    }));
+    sock.on('message', (m) => {
+      for (const ssrc of keyFrameRequests(m)) {
+        this.plis++;
+        const s = this.streams.find((x) => x.ssrc === ssrc);
+        if (s) s.keyAsked = true;
+      }
+    });
+  }
+
+  static producerParameters() {
+    return {
+      codecs: [
+        { mimeType: 'video/VP8', payloadType: 96, clockRate: 90000,
+          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }] },
+        { mimeType: 'video/rtx', payloadType: 97, clockRate: 90000, parameters: { apt: 96 } },
+      ],
+      encodings: SIM_SSRCS.map((ssrc, i) => ({ ssrc, rtx: { ssrc: ssrc + 0x100 }, scalabilityMode: 'L1T3' })),
+    };
+  }
+
+  // Packets per second a consumer at these layers gets (TIDs 0,2,1,2: 1/4, 2/4, 4/4 of the frames).
+  static expectedPps({ spatialLayer, temporalLayer }) {
+    return SIM_PACKETS[spatialLayer] * FPS * [0.25, 0.5, 1][temporalLayer];
+  }
+
+  frame() {
+    this.streams.forEach((s, i) => {
+      const key = s.keyAsked || s.frame % FPS === 0;
+      s.keyAsked = false;
+      const tid = key ? 0 : TIDS[s.frame % 4];
+      if (tid === 0) s.tl0 = (s.tl0 + 1) & 0xff;
+      // Y: TID 1, and TID 2 right after a TID 0, depend on TID 0 only.
+      const sync = tid === 1 || (tid === 2 && s.frame % 4 === 1);
+      const n = SIM_PACKETS[i];
+      for (let k = 0; k < n; k++) {
+        const b = Buffer.alloc(12 + 6 + 900, 0x5a);
+        rtpHeader(b, { seq: s.seq, ts: s.ts, ssrc: s.ssrc, pt: 96, marker: k === n - 1 });
+        b[12] = 0x80 | (k === 0 ? 0x10 : 0);
+        b[13] = 0xe0;
+        b[14] = 0x80 | ((s.pictureId >> 8) & 0x7f);
+        b[15] = s.pictureId & 0xff;
+        b[16] = s.tl0;
+        b[17] = (tid << 6) | (sync ? 0x20 : 0);
+        if (k === 0) b[18] = key ? 0x10 : 0x11;
+        this.sock.send(b, this.port, '127.0.0.1');
+        s.seq = (s.seq + 1) & 0xffff;
+      }
+      s.ts = (s.ts + 90000 / FPS) >>> 0;
+      s.pictureId = (s.pictureId + 1) & 0x7fff;
+      s.frame++;
+    });
+  }
+}
+
+// VP9 SVC L3T3 (full SVC: upper spatial layers predict from the lower one), one SSRC,
+// non-flexible mode (RFC 9628 §4.2): |I|P|L|F|B|E|V|Z|, |M|PID 15|, |TID|U|SID|D|,
+// TL0PICIDX, and on the key picture's first packet the SS (3 layers with resolutions).
+// Layer frames of 1 / 2 / 4 packets; the marker on the picture's last packet.
+const SVC_SSRC = 0x5300;
+const SVC_PACKETS = [1, 2, 4];
+const SVC_SS = Buffer.from([0x50, 0x01, 0x40, 0x00, 0xb4, 0x02, 0x80, 0x01, 0x68, 0x05, 0x00, 0x02, 0xd0]);
+class Vp9SvcSender {
+  constructor(sock, port) {
+    this.sock = sock;
+    this.port = port;
+    this.plis = 0;
+    this.s = { seq: 65400, ts: 0xfffe0000, pictureId: 32600, tl0: 200, frame: 0, keyAsked: true };
+    sock.on('message', (m) => {
+      for (const ssrc of keyFrameRequests(m)) {
+        this.plis++;
+        if (ssrc === SVC_SSRC) this.s.keyAsked = true;
+      }
+    });
+  }
+
+  static producerParameters() {
+    return {
+      codecs: [
+        { mimeType: 'video/VP9', payloadType: 98, clockRate: 90000,
+          rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }] },
+        { mimeType: 'video/rtx', payloadType: 99, clockRate: 90000, parameters: { apt: 98 } },
+      ],
+      encodings: [{ ssrc: SVC_SSRC, rtx: { ssrc: SVC_SSRC + 0x100 }, scalabilityMode: 'L3T3' }],
+    };
+  }
+
+  static expectedPps({ spatialLayer, temporalLayer }) {
+    return SVC_PACKETS.slice(0, spatialLayer + 1).reduce((a, b) => a + b, 0) * FPS * [0.25, 0.5, 1][temporalLayer];
+  }
+
+  frame() {
+    const s = this.s;
+    const key = s.keyAsked || s.frame % FPS === 0;
+    s.keyAsked = false;
+    const tid = key ? 0 : TIDS[s.frame % 4];
+    if (tid === 0) s.tl0 = (s.tl0 + 1) & 0xff;
+    const switchingUp = tid > 0 && (tid === 1 || s.frame % 4 === 1);
+    for (let sid = 0; sid < 3; sid++) {
+      const n = SVC_PACKETS[sid];
+      for (let k = 0; k < n; k++) {
+        const ss = key && sid === 0 && k === 0 ? SVC_SS : Buffer.alloc(0);
+        const b = Buffer.alloc(12 + 5 + ss.length + 800, 0x5a);
+        rtpHeader(b, { seq: s.seq, ts: s.ts, ssrc: SVC_SSRC, pt: 98, marker: sid === 2 && k === n - 1 });
+        b[12] = 0x80 | (key ? 0 : 0x40) | 0x20 | (k === 0 ? 0x08 : 0) | (k === n - 1 ? 0x04 : 0) | (ss.length ? 0x02 : 0);
+        b[13] = 0x80 | ((s.pictureId >> 8) & 0x7f);
+        b[14] = s.pictureId & 0xff;
+        b[15] = (tid << 5) | (switchingUp ? 0x10 : 0) | (sid << 1) | (sid > 0 ? 1 : 0);
+        b[16] = s.tl0;
+        ss.copy(b, 17);
+        this.sock.send(b, this.port, '127.0.0.1');
+        s.seq = (s.seq + 1) & 0xffff;
+      }
+    }
+    s.ts = (s.ts + 90000 / FPS) >>> 0;
+    s.pictureId = (s.pictureId + 1) & 0x7fff;
+    s.frame++;
+  }
+}
+
+async function layeredAllocTest({ Sender, mimeType, producerType, consumerType, label }) {
+  const countFile = path.join(os.tmpdir(), `sluice-alloc-${producerType}-${process.pid}`);
+  process.env.LD_PRELOAD = LIB;
+  process.env.ALLOCCOUNT_FILE = countFile;
+  const worker = await mediasoup.createWorker();
+  delete process.env.LD_PRELOAD;
+  delete process.env.ALLOCCOUNT_FILE;
+  const sockets = [];
+  const timers = [];
+  try {
+    const router = await worker.createRouter({ mediaCodecs: [{ kind: 'video', mimeType, clockRate: 90000 }] });
+    const input = await router.createPlainTransport({
+      listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true,
+    });
+    const producer = await input.produce({ kind: 'video', rtpParameters: Sender.producerParameters() });
+    assert.equal(producer.type, producerType);
+    const peers = [];
+    for (let i = 0; i < CONSUMERS; i++) {
+      const sock = dgram.createSocket('udp4');
+      await new Promise((r) => sock.bind(0, '127.0.0.1', r));
+      sockets.push(sock);
+      const transport = await router.createPlainTransport({
+        listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false,
+      });
+      await transport.connect({ ip: '127.0.0.1', port: sock.address().port });
+      const preferredLayers = { spatialLayer: i % 3, temporalLayer: Math.floor(i / 3) % 3 };
+      const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities, preferredLayers });
+      assert.equal(consumer.type, consumerType);
+      const ssrc = consumer.rtpParameters.encodings[0].ssrc;
+      const peer = { sock, transport, consumer, preferredLayers, ssrc, rtx: 0, inWindow: 0, lastSeq: -1 };
+      sock.on('message', (m) => {
+        if (m[1] >= 200 && m[1] <= 207) return;
+        if (m.readUInt32BE(8) === ssrc) peer.lastSeq = m.readUInt16BE(2);
+        else peer.rtx++;
+        peer.inWindow++;
+      });
+      peers.push(peer);
+    }
+
+    const send = dgram.createSocket('udp4');
+    await new Promise((r) => send.bind(0, '127.0.0.1', r));
+    sockets.push(send);
+    const sender = new Sender(send, input.tuple.localPort);
+    timers.push(setInterval(() => sender.frame(), 1000 / FPS));
+    // Each consumer peer reports and NACKs its two newest packets every 100 ms.
+    timers.push(setInterval(() => {
+      for (const [i, p] of peers.entries()) {
+        if (p.lastSeq < 0) continue;
+        const rtcp = rrAndNack(0x1000 + i, p.ssrc, [(p.lastSeq - 2) & 0xffff, (p.lastSeq - 1) & 0xffff]);
+        p.sock.send(rtcp, p.transport.tuple.localPort, '127.0.0.1');
+      }
+    }, 100));
+
+    const locked = (p) => p.consumer.currentLayers?.spatialLayer === p.preferredLayers.spatialLayer
+      && p.consumer.currentLayers?.temporalLayer === p.preferredLayers.temporalLayer;
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && !peers.every(locked)) await sleep(100);
+    const notLocked = peers.filter((p) => !locked(p)).map((p) => ({ want: p.preferredLayers, have: p.consumer.currentLayers }));
+    assert.deepEqual(notLocked, [], 'consumers not at their preferred layers');
+    await sleep(WARMUP_MS);
+
+    const before = readCounters(countFile);
+    for (const p of peers) p.inWindow = 0;
+    await sleep(WINDOW_MS);
+    const after = readCounters(countFile);
+    const forwarded = peers.reduce((n, p) => n + p.inWindow, 0);
+    const retransmitted = peers.reduce((n, p) => n + p.rtx, 0);
+    const allocations = after.allocations - before.allocations;
+    console.log(`${label}: forwarded ${forwarded} packets (${retransmitted} RTX in total) to ${CONSUMERS} ${consumerType} `
+      + `consumers at every spatial x temporal layer; ${sender.plis} PLI/FIR to the sender; ${allocations} allocator `
+      + `calls in the window = ${(allocations / Math.max(1, forwarded)).toFixed(4)} per forwarded packet`);
+    const expected = peers.reduce((n, p) => n + (Sender.expectedPps(p.preferredLayers) * WINDOW_MS) / 1000, 0);
+    assert.ok(forwarded > expected / 2, `too few packets forwarded: ${forwarded} (about ${expected} expected)`);
+    assert.ok(retransmitted > 0, 'NACKs produced no retransmissions');
+    assert.equal(allocations, 0, `${allocations} allocator calls while forwarding ${forwarded} packets`);
+  } finally {
+    for (const t of timers) clearInterval(t);
+    worker.close();
+    for (const s of sockets) s.close();
+    fs.rmSync(countFile, { force: true });
+  }
+}
+
+const skipLayered = { skip: !LIB && 'ALLOCCOUNT_LIB not set (sanitizer build)' };
+test('no allocator calls per forwarded packet, VP8 simulcast (3 x L1T3) to simulcast consumers', skipLayered, () =>
+  layeredAllocTest({ Sender: Vp8SimulcastSender, mimeType: 'video/VP8', producerType: 'simulcast',
+    consumerType: 'simulcast', label: 'VP8 simulcast 3 x L1T3' }));
+test('no allocator calls per forwarded packet, VP9 SVC (L3T3) to SVC consumers', skipLayered, () =>
+  layeredAllocTest({ Sender: Vp9SvcSender, mimeType: 'video/VP9', producerType: 'svc',
+    consumerType: 'svc', label: 'VP9 SVC L3T3' }));
