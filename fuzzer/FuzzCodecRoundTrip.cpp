@@ -13,12 +13,23 @@
 //   nothing (the buffer is exactly that capacity on the heap, so ASan sees a
 //   write past it). H264 Frame Marking (write is the consumer's side too)
 //   gets parse -> write -> parse.
+// And the same through the worker's own entry points (LayeredPayload.hpp):
+// ReadCodecPacket -> WritePayloadHead under an arbitrary LayerRewrite -> the
+// sent packet read again: the descriptor's fields but the shifted PictureID /
+// TL0PICIDX, the layers and sync points as read from the stored packet, the
+// packet refused exactly when a layer is above the rewrite's caps, the marker
+// as ForwardedMarker says.
 //
-// Input: [codec][pidHi][pidLo][tl0][payload ...]; codec % 3: 0 VP8, 1 VP9,
-// 2 Frame Marking. PictureIdOut = {pidHi << 8 | pidLo (all 16 bits: the
-// writers mask), tl0}. Mismatch: __builtin_trap.
+// Input: [codec][pidHi][pidLo][tl0][payload ...]; codec % 5: 0 VP8, 1 VP9,
+// 2 Frame Marking, 3 VP8 and 4 VP9 through LayeredPayload. PictureIdOut (or
+// LayerRewrite deltas) = {pidHi << 8 | pidLo (all 16 bits: the writers mask),
+// tl0}. For 3 and 4 the first payload byte is [marker:1][maxSpatial:3]
+// [maxTemporal:4] (7 and 15 stand for "no cap", 0xFF) and the rest is the RTP
+// payload. Mismatch: __builtin_trap.
 #include "FuzzCodecCommon.hpp"
+#include "sluice/rtp/RtpPacket.hpp"
 #include "sluice/rtp/codecs/H264.hpp"
+#include "sluice/rtp/codecs/LayeredPayload.hpp"
 #include "sluice/rtp/codecs/Vp8.hpp"
 #include "sluice/rtp/codecs/Vp9.hpp"
 
@@ -27,6 +38,7 @@
 #include <vector>
 
 using namespace sluice::rtp::codecs;
+using sluice::rtp::RtpPacket;
 
 namespace {
 
@@ -160,6 +172,84 @@ void FrameMarkingRoundTrip(const uint8_t* p, size_t len) {
   REQUIRE_SAME(b->hasTl0PicIdx == fm->hasTl0PicIdx && b->tl0PicIdx == fm->tl0PicIdx);
 }
 
+// What a consumer reads of a packet must not change when it rewrites it.
+bool SameLayers(const CodecPacket& a, const CodecPacket& b) {
+  return a.keyFrame == b.keyFrame && a.malformed == b.malformed && a.spatial == b.spatial &&
+         a.temporal == b.temporal && a.temporalSync == b.temporalSync &&
+         a.spatialSync == b.spatialSync && a.frameStart == b.frameStart &&
+         a.frameEnd == b.frameEnd && a.hasPictureId == b.hasPictureId &&
+         a.ids.hasTl0PicIdx == b.ids.hasTl0PicIdx;
+}
+
+void LayeredRoundTrip(CodecKind codec, const LayerRewrite& rw, bool rtpMarker, const uint8_t* p,
+                      size_t len) {
+  // The stored packet: a 12-byte RTP header and the payload.
+  std::vector<uint8_t> stored(12 + len);
+  stored[0] = 0x80;
+  stored[1] = static_cast<uint8_t>((rtpMarker ? 0x80 : 0) | 96);
+  stored[11] = 1;
+  if (len != 0)
+    std::memcpy(stored.data() + 12, p, len);
+  const fuzz::Exact in(stored.data(), stored.size());
+  const auto pkt = RtpPacket::Parse(in.data(), in.size());
+  if (!pkt)
+    return;
+  const CodecPacket cp = ReadCodecPacket(codec, *pkt, 0);
+  // Room for any descriptor: a VP9 SS can take over 1 KB.
+  std::vector<uint8_t> head(2048);
+  size_t written = 0, skip = 0;
+  bool marker = false;
+  const bool ok =
+      WritePayloadHead(codec, *pkt, rw, head.data(), head.size(), &written, &skip, &marker);
+  if (cp.malformed) {
+    REQUIRE_SAME(!ok);
+    return;
+  }
+  const bool above =
+      cp.temporal > rw.maxTemporal || (codec == CodecKind::Vp9 && cp.spatial > rw.maxSpatial);
+  REQUIRE_SAME(ok == !above);
+  if (!ok)
+    return;
+  REQUIRE_SAME(written >= 1 && skip >= 1 && skip <= pkt->PayloadSize());
+
+  // The packet this consumer sends: header, new head, the rest of the payload.
+  const size_t rest = pkt->PayloadSize() - skip;
+  std::vector<uint8_t> out(12 + written + rest);
+  std::memcpy(out.data(), in.data(), 12);
+  out[1] = static_cast<uint8_t>((marker ? 0x80 : 0) | 96);
+  std::memcpy(out.data() + 12, head.data(), written);
+  std::memcpy(out.data() + 12 + written, pkt->Payload() + skip, rest);
+  const fuzz::Exact sentBytes(out.data(), out.size());
+  const auto sent = RtpPacket::Parse(sentBytes.data(), sentBytes.size());
+  REQUIRE_SAME(sent.has_value());
+  const CodecPacket cs = ReadCodecPacket(codec, *sent, 0);
+  REQUIRE_SAME(!cs.malformed);
+  if (codec == CodecKind::Vp8) {
+    REQUIRE_SAME(marker == rtpMarker);
+    // frameEnd is the marker for VP8: unchanged with it.
+    REQUIRE_SAME(SameLayers(cp, cs));
+  } else {
+    const auto d = ParseVp9(pkt->Payload(), pkt->PayloadSize());
+    REQUIRE_SAME(marker == ForwardedMarker(*d, rtpMarker, rw.maxSpatial));
+    REQUIRE_SAME(SameLayers(cp, cs));
+  }
+  if (cp.hasPictureId)
+    REQUIRE_SAME(cs.ids.pictureIdLong &&
+                 cs.ids.pictureId == ((cp.ids.pictureId + rw.pidDelta) & 0x7FFF));
+  if (cp.ids.hasTl0PicIdx)
+    REQUIRE_SAME(cs.ids.tl0PicIdx == static_cast<uint8_t>(cp.ids.tl0PicIdx + rw.tl0Delta));
+  REQUIRE_SAME(std::memcmp(sent->Payload() + written, pkt->Payload() + skip, rest) == 0);
+
+  // Pure: a retransmission under the same rewrite sends the same bytes.
+  std::vector<uint8_t> again(head.size());
+  size_t written2 = 0, skip2 = 0;
+  bool marker2 = false;
+  REQUIRE_SAME(
+      WritePayloadHead(codec, *pkt, rw, again.data(), again.size(), &written2, &skip2, &marker2));
+  REQUIRE_SAME(written2 == written && skip2 == skip && marker2 == marker);
+  REQUIRE_SAME(std::memcmp(again.data(), head.data(), written) == 0);
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -170,16 +260,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   out.tl0PicIdx = data[3];
   const uint8_t* payload = data + 4;
   const size_t len = size - 4;
-  switch (data[0] % 3) {
+  switch (data[0] % 5) {
   case 0:
     Vp8RoundTrip(out, payload, len);
     break;
   case 1:
     Vp9RoundTrip(out, payload, len);
     break;
-  default:
+  case 2:
     FrameMarkingRoundTrip(payload, len);
     break;
+  default: {
+    if (len < 1)
+      return 0;
+    LayerRewrite rw;
+    rw.pidDelta = out.pictureId;
+    rw.tl0Delta = out.tl0PicIdx;
+    const uint8_t caps = payload[0];
+    rw.maxSpatial = ((caps >> 4) & 0x07) == 7 ? 0xFF : (caps >> 4) & 0x07;
+    rw.maxTemporal = (caps & 0x0F) == 15 ? 0xFF : caps & 0x0F;
+    LayeredRoundTrip(data[0] % 5 == 3 ? CodecKind::Vp8 : CodecKind::Vp9, rw, (caps & 0x80) != 0,
+                     payload + 1, len - 1);
+    break;
+  }
   }
   return 0;
 }
