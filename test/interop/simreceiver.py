@@ -12,8 +12,10 @@ What it reports, as JSON lines on stdout:
   done   {...}                      on "stop" on stdin, stdin closing, or --timeout
 
 The wire probe reads every RTP packet before rtpbin does and checks what a decoder relies on:
-one SSRC and payload type, sequence numbers +1 each, RTP timestamps moving forward by less
-than a second per frame, the 15-bit PictureID +1 per frame, the first frame a key frame.
+one SSRC and payload type, sequence numbers +1 each, RTP timestamps moving forward by what
+the wall clock says between two frames (within half a second: a consumer that freezes while
+it waits for a key frame must not shrink or stretch time), the 15-bit PictureID +1 per
+frame, the first frame a key frame.
 Decode errors are the decoder's bus warnings and errors. "pli" on stdin sends a
 GstForceKeyUnit upstream into rtpbin, which turns it into an RTCP PLI (RFC 4585 §6.3.1)
 toward the worker; "status" emits a tick at once.
@@ -22,6 +24,7 @@ toward the worker; "status" emits a tick at once.
 import argparse
 import struct
 import sys
+import time
 
 from gstpeer import emit, load_gst, make, run_bus, structure_to_dict, udp_drops, udp_socket
 
@@ -40,6 +43,8 @@ class WireCheck:
         }
         self.last_seq = None
         self.last_ts = None
+        self.last_arrival = None
+        self.worst_ts_skew = 0.0  # the largest |RTP time - arrival time| between two frames, s
         self.last_pid = None
         self.keyframes = []  # (width, height, pictureId) as they arrive
         self.gaps = []  # the first few sequence gaps: [previous seq, seq, packets before]
@@ -76,13 +81,18 @@ class WireCheck:
         new_frame = self.last_ts is None or ts != self.last_ts
         if new_frame:
             c["frames"] += 1
+            now = time.monotonic()
             if self.last_ts is not None:
                 delta = (ts - self.last_ts) & 0xFFFFFFFF
                 if delta >= 0x80000000:
                     c["tsBackward"] += 1
-                elif delta > 90000:
-                    c["tsJumps"] += 1
+                else:
+                    skew = abs(delta / 90000 - (now - self.last_arrival))
+                    self.worst_ts_skew = max(self.worst_ts_skew, skew)
+                    if skew > 0.5:
+                        c["tsJumps"] += 1
             self.last_ts = ts
+            self.last_arrival = now
             if d["pictureId"] is None:
                 c["noPictureId"] += 1
             else:
@@ -266,6 +276,7 @@ def main():
         state["done"] = True
         session = rtpbin.emit("get-internal-session", 0)
         emit("done", reason=reason, **counters(), seqGapList=wire.gaps,
+             worstTsSkewMs=round(wire.worst_ts_skew * 1000),
              kernelDrops=udp_drops(rtp_port),
              session=structure_to_dict(session.get_property("stats")) if session else {})
         loop.quit()

@@ -13,8 +13,11 @@ encoder i, which then encodes a key frame. --keyframe-interval is large by defau
 after the first frame every key frame is one somebody asked for.
 
 The pipeline never goes EOS: after --seconds it stops pushing frames, lingers, prints
-{"event": "done", ...} and exits 0 (or earlier on "stop" on stdin). Events on stdout
-(JSON lines): ready, keyframe {encoding, forced}, done, error.
+{"event": "done", ...} and exits 0 (or earlier on "stop" on stdin). "mute I" on stdin stops
+sending encoding I (its encoder keeps running, its frames are dropped before the payloader,
+its session keeps sending RTCP: what a browser does when it pauses an encoding), "unmute I"
+sends it again. Events on stdout (JSON lines): ready, keyframe {encoding, frame},
+forcekeyunit {encoding}, done, error.
 """
 
 import argparse
@@ -68,11 +71,11 @@ def main():
     assert src.link(src_caps) and src_caps.link(tee) and funnel.link(sink)
     assert rtcp_in.link(rtcp_tee)
 
-    state = {"stopped": False, "done": False}
+    state = {"stopped": False, "done": False, "muted": set()}
     counts = [{"ssrc": ssrc, "frames": 0, "keyframes": 0, "forcedKeyframes": 0} for ssrc in ssrcs]
 
     def on_frame(_pad, info, i):
-        if state["stopped"]:
+        if state["stopped"] or i in state["muted"]:
             return Gst.PadProbeReturn.DROP
         counts[i]["frames"] += 1
         if not info.get_buffer().has_flags(Gst.BufferFlags.DELTA_UNIT):
@@ -134,6 +137,11 @@ def main():
 
     def on_stdin(channel, condition):
         line = channel.readline() if condition & GLib.IOCondition.IN else ""
+        words = line.split()
+        if len(words) == 2 and words[0] in ("mute", "unmute") and words[1].isdigit():
+            (state["muted"].add if words[0] == "mute" else state["muted"].discard)(int(words[1]))
+            emit(words[0] + "d", encoding=int(words[1]))
+            return True
         if not line or line.strip() == "stop":
             finish("stopped by controller" if line else "stdin closed")
             return False
