@@ -13,7 +13,7 @@ What it reports, as JSON lines on stdout:
 
 The wire probe reads every RTP packet before rtpbin does and checks what a decoder relies on:
 one SSRC and payload type, sequence numbers +1 each, RTP timestamps moving forward by what
-the wall clock says between two frames (within half a second: a consumer that freezes while
+the wall clock says between two frames (within a second: a consumer that freezes while
 it waits for a key frame must not shrink or stretch time), the 15-bit PictureID +1 per
 frame, the first frame a key frame.
 Decode errors are the decoder's bus warnings and errors. "pli" on stdin sends a
@@ -89,7 +89,7 @@ class WireCheck:
                 else:
                     skew = abs(delta / 90000 - (now - self.last_arrival))
                     self.worst_ts_skew = max(self.worst_ts_skew, skew)
-                    if skew > 0.5:
+                    if skew > 1.0:
                         c["tsJumps"] += 1
             self.last_ts = ts
             self.last_arrival = now
