@@ -39,9 +39,10 @@ class WireCheck:
         self.c = {
             "packets": 0, "frames": 0, "keyframes": 0, "otherSsrc": 0, "otherPt": 0,
             "seqGaps": 0, "tsBackward": 0, "tsJumps": 0, "pictureIdGaps": 0,
-            "noPictureId": 0, "firstFrameKey": None, "badDescriptor": 0,
+            "noPictureId": 0, "firstFrameKey": None, "badDescriptor": 0, "framesWithoutMarker": 0,
         }
         self.last_seq = None
+        self.last_marker = True
         self.last_ts = None
         self.last_arrival = None
         self.worst_ts_skew = 0.0  # the largest |RTP time - arrival time| between two frames, s
@@ -81,6 +82,8 @@ class WireCheck:
         new_frame = self.last_ts is None or ts != self.last_ts
         if new_frame:
             c["frames"] += 1
+            if not self.last_marker:
+                c["framesWithoutMarker"] += 1  # the previous frame ended without its last packet
             now = time.monotonic()
             if self.last_ts is not None:
                 delta = (ts - self.last_ts) & 0xFFFFFFFF
@@ -101,6 +104,7 @@ class WireCheck:
                 self.last_pid = d["pictureId"]
             if c["firstFrameKey"] is None:
                 c["firstFrameKey"] = d["key"] is not None
+        self.last_marker = (data[1] & 0x80) != 0
         if d["key"] is not None:
             c["keyframes"] += 1
             self.keyframes.append((*d["key"], d["pictureId"]))
