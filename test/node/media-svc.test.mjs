@@ -19,7 +19,7 @@ import {
   startWorker, closeAll, openProducerSide, openConsumerSide, consumerWire, pump, waitUntil,
 } from './lib/media-peer.mjs';
 import { buildNack, parseRtxPayload } from './lib/rtp.mjs';
-import { Vp9SvcSender, checkVp9Svc, parseVp9Descriptor, FRAME_MS, TS_STEP } from './lib/layered.mjs';
+import { Vp9SvcSender, checkVp9Svc, parseVp9Descriptor, assertLayerEvents, FRAME_MS, TS_STEP } from './lib/layered.mjs';
 import { dropsOf } from './lib/sluice-drops.mjs';
 
 assert.ok(process.env.MEDIASOUP_WORKER_BIN, 'MEDIASOUP_WORKER_BIN must name the worker binary');
@@ -215,10 +215,10 @@ describe('VP9 SVC consumer', () => {
       const at21 = picturesSince(pictures, m3);
       assert.ok(at21.every((x) => x.top === 2 && x.picture.tid <= 1), 'layers 0..2, TL0/TL1 at 2/1');
       assert.ok(at21.some((x) => x.picture.tid === 1), 'TL1 forwarded at 2/1');
-      assert.deepEqual(c.layers, [
+      assertLayerEvents(c.layers, [
         { spatialLayer: 2, temporalLayer: 2 }, { spatialLayer: 1, temporalLayer: 2 },
         { spatialLayer: 0, temporalLayer: 0 }, { spatialLayer: 2, temporalLayer: 1 },
-      ], 'one layerschange per change');
+      ]);
       // The source crossed its seq, ts and PictureID wraps while forwarded.
       const src = pictures.map((x) => x.picture);
       assert.ok(src.some((x) => x.ts > 0xffff0000) && src.some((x) => x.ts < 0x100000), 'across the ts wrap');

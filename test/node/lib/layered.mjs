@@ -984,9 +984,23 @@ export function checkVp9Svc(received, sender) {
   return { pairs, pictures };
 }
 
-// Waits for `n` more frames' worth of pump ticks (a tick is FRAME_MS).
-export function seqOf(list) {
-  return list.map((p) => p.seq);
+// layerschange events ([{ spatialLayer, temporalLayer } | null]) against the
+// layers a test moved the consumer through: one event per change (never the
+// same layers twice in a row), no null while media flows, and `milestones` in
+// order among them (a worker may pass through intermediate layers, e.g. a
+// temporal step on the way up).
+export function assertLayerEvents(events, milestones, what = 'layerschange') {
+  const key = (l) => (l ? `${l.spatialLayer}/${l.temporalLayer}` : 'null');
+  const seen = events.map(key);
+  for (let k = 1; k < seen.length; ++k)
+    assert.notEqual(seen[k], seen[k - 1], `${what}: the same layers twice in a row (${seen.join(', ')})`);
+  assert.ok(!seen.includes('null'), `${what}: no null layers while media flows (${seen.join(', ')})`);
+  let at = 0;
+  for (const m of milestones.map(key)) {
+    const found = seen.indexOf(m, at);
+    assert.ok(found >= 0, `${what}: ${m} after event ${at} (events: ${seen.join(', ')}; expected in order: ${milestones.map(key).join(', ')})`);
+    at = found + 1;
+  }
 }
 
 export { u16, u32, seqDiff, tsDiff };
