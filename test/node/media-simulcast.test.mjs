@@ -572,6 +572,31 @@ describe('VP8 simulcast consumer', () => {
     }
   });
 
+  test('the top encoding goes silent: the consumer moves to the best active one (from its key frame) and back when it returns', async () => {
+    const s = await vp8Session(worker, { byRid: false });
+    const c = await layeredConsumer(s);
+    const p = flow(s.sender);
+    try {
+      await waitLayers(c, { spatialLayer: 2, temporalLayer: 2 }, 'start');
+      await c.peer.until((x) => x.rtpOf(c.wire.ssrc).length >= 10, 'flowing');
+      s.sender.encodings[2].active = false;
+      await waitUntil(() => c.consumer.currentLayers?.spatialLayer === 1, 'current spatial layer 1 once encoding 2 is silent', 10000);
+      const mark = c.peer.arrivals;
+      await c.peer.until((x) => x.rtp.filter((q) => q.index >= mark && q.ssrc === c.wire.ssrc).length >= 8, 'encoding 1 flowing');
+      s.sender.encodings[2].active = true;
+      s.sender.encodings[2].keyPending = true;
+      await waitUntil(() => c.consumer.currentLayers?.spatialLayer === 2, 'back on spatial layer 2', 10000);
+      const back = c.peer.arrivals;
+      await c.peer.until((x) => x.rtp.filter((q) => q.index >= back && q.ssrc === c.wire.ssrc).length >= 8, 'encoding 2 flowing again');
+      p.stop();
+      await sleep(50);
+      const { runs } = checkVp8Simulcast(c.peer.rtpOf(c.wire.ssrc), s.sender, { tsSlackMs: 500 });
+      assert.deepEqual(runs.map((r) => r.enc), [2, 1, 2]);
+    } finally {
+      p.stop();
+    }
+  });
+
   test('consumer without RTX: a NACK is answered by a plain resend with the same seq and bytes', async () => {
     const s = await vp8Session(worker, { byRid: false });
     const caps = structuredClone(s.router.rtpCapabilities);
