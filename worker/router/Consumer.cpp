@@ -138,28 +138,32 @@ void Consumer::OnTransportConnected(uint64_t nowMs) {
 }
 
 void Consumer::OnProducerRtp(RecvStream& stream, const rtp::RtpPacket& packet,
-                             const store::PacketRef& slot, int64_t extSeq, bool keyFrame,
-                             uint64_t nowMs) {
+                             const store::PacketRef& slot, int64_t extSeq,
+                             const rtp::codecs::CodecPacket& cp, uint64_t nowMs) {
   if (!Active() || !port_.CanSend())
     return;
-  OnRtp(stream, packet, slot, extSeq, keyFrame, nowMs);
+  OnRtp(stream, packet, slot, extSeq, cp, nowMs);
 }
 
-void Consumer::Forward(ConsumerStream& out, RecvStream& stream, const rtp::RtpPacket& packet,
-                       const store::PacketRef& slot, int64_t extSeq, bool keyFrame,
-                       uint64_t nowMs) {
-  const auto sent = out.Forward(SendContext(), stream, packet, slot, extSeq, keyFrame, nowMs);
+bool Consumer::Forward(ConsumerStream& out, RecvStream& stream, const rtp::RtpPacket& packet,
+                       const store::PacketRef& slot, int64_t extSeq, bool keyFrame, uint64_t nowMs,
+                       const rtp::codecs::LayerRewrite& layers) {
+  const auto sent =
+      out.Forward(SendContext(), stream, packet, slot, extSeq, keyFrame, nowMs, layers);
   if (sent == ConsumerStream::Sent::WaitingKeyFrame) {
     if (nowMs - out.LastKeyFrameRequestMs() >= kKeyFrameRetryMs)
       RequestKeyFrame(out, nowMs);
-    return;
+    return false;
   }
-  if (sent != ConsumerStream::Sent::Ok || traceTypes_ == 0)
-    return;
+  if (sent != ConsumerStream::Sent::Ok)
+    return false;
+  if (traceTypes_ == 0)
+    return true;
   const auto type =
       keyFrame ? FBS::Consumer::TraceEventType::KEYFRAME : FBS::Consumer::TraceEventType::RTP;
   if (traceTypes_ & (1u << static_cast<unsigned>(type)))
     EmitConsumerTrace(*context_.writer, id_, type, true, out.Ssrc(), nowMs, &packet, keyFrame);
+  return true;
 }
 
 void Consumer::ReceiveNack(const rtcp::GenericNack& nack, uint64_t nowMs) {
@@ -215,8 +219,6 @@ void Consumer::OnProducerPaused(bool paused) {
 
 void Consumer::OnProducerClosed() {
   producer_ = nullptr;
-  for (size_t i = 0; i < streamCount_; ++i)
-    streams_[i].DetachSource();
   Notify(FBS::Notification::Event::CONSUMER_PRODUCER_CLOSE);
   port_.ReleaseConsumer(id_); // destroys this
 }

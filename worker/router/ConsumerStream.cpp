@@ -1,8 +1,10 @@
 #include "sluice/router/ConsumerStream.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 
+#include "sluice/router/Producer.hpp"
 #include "sluice/router/StreamDump.hpp"
 #include "sluice/util/Clock.hpp"
 
@@ -13,7 +15,11 @@ namespace {
 constexpr uint32_t kMinResendGapMs = 20; // "one RTT" when the RTT is not known yet
 
 // Header rewrites are built here, then copied into the send batch.
-thread_local uint8_t tScratch[rtp::RtpPacket::kFixedHeaderSize + 60 + 4 + 1024];
+// A rewritten payload head (a VP9 descriptor with its SS fits) goes right
+// behind the header.
+constexpr size_t kHeadRoom = 64 + 1024;
+thread_local uint8_t tScratch[rtp::RtpPacket::kFixedHeaderSize + 60 + 4 + 1024 + kHeadRoom];
+thread_local uint8_t tHead[kHeadRoom];
 
 uint16_t RandomSeq() {
   static thread_local std::minstd_rand rng{std::random_device{}()};
@@ -23,9 +29,10 @@ uint16_t RandomSeq() {
 } // namespace
 
 ConsumerStream::ConsumerStream(uint32_t encodingIdx, uint32_t ssrc, std::optional<uint32_t> rtxSsrc,
-                               uint32_t sourceIdx)
+                               uint32_t sourceIdx, rtp::codecs::CodecKind rewriteCodec,
+                               size_t segments)
     : encodingIdx_(encodingIdx), ssrc_(ssrc), rtxSsrc_(rtxSsrc), sourceIdx_(sourceIdx),
-      rtxSeq_(RandomSeq()) {}
+      rewriteCodec_(rewriteCodec), seq_(segments), rtxSeq_(RandomSeq()) {}
 
 rtp::RtpRewrite ConsumerStream::Rewrite(const StreamSendContext& ctx, uint16_t seq,
                                         uint32_t ts) const {
@@ -40,25 +47,71 @@ rtp::RtpRewrite ConsumerStream::Rewrite(const StreamSendContext& ctx, uint16_t s
   return rw;
 }
 
+// The timestamp offset for the first packet (timestamp `ts`) after a sync,
+// so the output continues where it was. The candidate: the same source keeps
+// its offset; another source is mapped through both streams' sender reports
+// (same sender clock) onto the old one's timeline. It is used when it moves
+// forward by no more than a second beyond the wall time since the last send;
+// otherwise (no SRs yet, a sender clock jump) the wall time itself is the
+// step.
+uint32_t ConsumerStream::ContinuingTsOffset(const StreamSendContext& ctx, const RecvStream& source,
+                                            uint32_t ts, uint64_t nowMs) const {
+  if (!seq_.Started())
+    return 0;
+  const uint32_t clock = ctx.codec.clockRate;
+  const uint64_t elapsed = nowMs - lastOutMs_;
+  const uint32_t wall =
+      lastOutTs_ + std::max<uint32_t>(1, static_cast<uint32_t>(elapsed * clock / 1000));
+  std::optional<uint32_t> mapped;
+  if (&source == source_) {
+    mapped = ts + seq_.TsOffset();
+  } else if (source_ != nullptr) {
+    if (const auto ntpMs = source.NtpMsOfRtp(ts))
+      if (const auto oldTs = source_->RtpOfNtpMs(*ntpMs))
+        mapped = *oldTs + seq_.TsOffset();
+  }
+  if (mapped && rtp::IsNewer(*mapped, lastOutTs_) &&
+      rtp::ForwardDiff(lastOutTs_, *mapped) <= rtp::ForwardDiff(lastOutTs_, wall) + clock)
+    return *mapped - ts;
+  return wall - ts;
+}
+
+size_t ConsumerStream::WriteHead(const StreamSendContext& ctx, const rtp::RtpPacket& packet,
+                                 const rtp::RtpRewrite& rw, const rtp::codecs::LayerRewrite& layers,
+                                 const rtp::RtxRewrite* rtx, size_t* skip, size_t* written) {
+  uint8_t* head = tHead;
+  size_t headLen = 0;
+  bool marker = packet.Marker();
+  *skip = 0;
+  if (rewriteCodec_ != rtp::codecs::CodecKind::Unknown &&
+      !rtp::codecs::WritePayloadHead(rewriteCodec_, packet, layers, head, kHeadRoom, &headLen, skip,
+                                     &marker))
+    return 0;
+  rtp::RtpRewrite r = rw;
+  if (rewriteCodec_ != rtp::codecs::CodecKind::Unknown)
+    r.marker = marker ? rtp::MarkerRewrite::Set : rtp::MarkerRewrite::Clear;
+  const size_t cap = sizeof(tScratch) - kHeadRoom;
+  const size_t len = rtx != nullptr ? rtp::RtpWriter::WriteRtxHeader(packet, r, *rtx, tScratch, cap)
+                                    : rtp::RtpWriter::WriteHeader(packet, r, tScratch, cap);
+  if (len == 0)
+    return 0;
+  std::memcpy(tScratch + len, head, headLen);
+  *written = headLen;
+  return len + headLen;
+}
+
 ConsumerStream::Sent ConsumerStream::Forward(const StreamSendContext& ctx, RecvStream& source,
                                              const rtp::RtpPacket& packet,
                                              const store::PacketRef& slot, int64_t extSeq,
-                                             bool keyFrame, uint64_t nowMs) {
+                                             bool keyFrame, uint64_t nowMs,
+                                             const rtp::codecs::LayerRewrite& layers) {
   if (syncRequired_) {
     if (ctx.kind == MediaKind::Video && !keyFrame) {
       ++stats_.dropped;
       return Sent::WaitingKeyFrame;
     }
-    // Continue our timestamps from where they were, advanced by the pause.
-    uint32_t tsOffset = 0;
-    if (seq_.Started()) {
-      const uint64_t elapsed = nowMs - lastOutMs_;
-      const uint32_t clock = ctx.codec.clockRate;
-      const uint32_t next =
-          lastOutTs_ + std::max<uint32_t>(1, static_cast<uint32_t>(elapsed * clock / 1000));
-      tsOffset = next - packet.Timestamp();
-    }
-    seq_.Sync(extSeq, tsOffset);
+    seq_.Sync(extSeq, ContinuingTsOffset(ctx, source, packet.Timestamp(), nowMs),
+              static_cast<uint8_t>(source.Params().encodingIdx));
     source_ = &source;
     syncRequired_ = false;
   }
@@ -66,27 +119,30 @@ ConsumerStream::Sent ConsumerStream::Forward(const StreamSendContext& ctx, RecvS
     ++stats_.dropped; // another source's packet before a switch: not ours
     return Sent::Dropped;
   }
-  const auto outExt = seq_.Map(extSeq);
+  const auto outExt = seq_.Map(extSeq, layers);
   if (!outExt) {
     ++stats_.dropped;
     return Sent::Dropped;
   }
   const rtp::RtpRewrite rw =
       Rewrite(ctx, static_cast<uint16_t>(*outExt), packet.Timestamp() + seq_.TsOffset());
-  const size_t headLen = rtp::RtpWriter::WriteHeader(packet, rw, tScratch, sizeof(tScratch));
+  size_t skip = 0;
+  size_t written = 0;
+  const size_t headLen = WriteHead(ctx, packet, rw, layers, nullptr, &skip, &written);
   if (headLen == 0) {
     ++stats_.dropped;
     return Sent::Dropped;
   }
-  ctx.port.SendRtp(tScratch, headLen, packet.Payload(), packet.PayloadSize(), slot, false);
+  const size_t payloadLen = packet.PayloadSize() - skip;
+  ctx.port.SendRtp(tScratch, headLen, packet.Payload() + skip, payloadLen, slot, false);
   if (*outExt == seq_.NewestOut()) {
     lastOutTs_ = rw.timestamp;
     lastOutMs_ = nowMs;
   }
-  const size_t size = headLen + packet.PayloadSize();
+  const size_t size = headLen + payloadLen;
   ++stats_.packets;
   stats_.bytes += size;
-  stats_.payloadBytes += packet.PayloadSize();
+  stats_.payloadBytes += payloadLen + written;
   rate_.Update(static_cast<uint32_t>(size), nowMs);
   return Sent::Ok;
 }
@@ -106,11 +162,10 @@ void ConsumerStream::ReceiveNack(const StreamSendContext& ctx, const rtcp::Gener
 
 void ConsumerStream::Resend(const StreamSendContext& ctx, uint16_t outSeq, uint64_t nowMs) {
   const auto origin = seq_.Lookup(outSeq);
-  if (!origin || source_ == nullptr) {
-    ++stats_.nackMissTooOld;
-    return;
-  }
-  const store::PacketRef slot = source_->Lookup(origin->producerExt, nowMs);
+  RecvStream* source =
+      origin && ctx.producer != nullptr ? ctx.producer->StreamAt(origin->source) : nullptr;
+  const store::PacketRef slot =
+      source != nullptr ? source->Lookup(origin->producerExt, nowMs) : store::PacketRef();
   if (!slot) {
     ++stats_.nackMissTooOld;
     return;
@@ -129,16 +184,19 @@ void ConsumerStream::Resend(const StreamSendContext& ctx, uint16_t outSeq, uint6
   if (!packet)
     return;
   const rtp::RtpRewrite rw = Rewrite(ctx, outSeq, packet->Timestamp() + origin->tsOffset);
-  size_t headLen;
-  if (rtxSsrc_ && ctx.codec.rtxPayloadType) {
-    rtp::RtxRewrite rtx{*rtxSsrc_, *ctx.codec.rtxPayloadType, rtxSeq_++};
-    headLen = rtp::RtpWriter::WriteRtxHeader(*packet, rw, rtx, tScratch, sizeof(tScratch));
-  } else {
-    headLen = rtp::RtpWriter::WriteHeader(*packet, rw, tScratch, sizeof(tScratch));
-  }
-  if (headLen == 0)
+  std::optional<rtp::RtxRewrite> rtx;
+  if (rtxSsrc_ && ctx.codec.rtxPayloadType)
+    rtx = rtp::RtxRewrite{*rtxSsrc_, *ctx.codec.rtxPayloadType, rtxSeq_++};
+  size_t skip = 0;
+  size_t written = 0;
+  const size_t headLen =
+      WriteHead(ctx, *packet, rw, origin->layers, rtx ? &*rtx : nullptr, &skip, &written);
+  if (headLen == 0) {
+    ++stats_.nackMissTooOld; // a packet this stream never sent (a layer above its caps)
     return;
-  ctx.port.SendRtp(tScratch, headLen, packet->Payload(), packet->PayloadSize(), slot, true);
+  }
+  ctx.port.SendRtp(tScratch, headLen, packet->Payload() + skip, packet->PayloadSize() - skip, slot,
+                   true);
   ++stats_.retransmitted;
 }
 

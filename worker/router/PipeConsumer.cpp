@@ -17,11 +17,11 @@ PipeConsumer::PipeConsumer(const Context& context, std::string id, Producer& pro
 }
 
 void PipeConsumer::OnRtp(RecvStream& stream, const rtp::RtpPacket& packet,
-                         const store::PacketRef& slot, int64_t extSeq, bool keyFrame,
-                         uint64_t nowMs) {
+                         const store::PacketRef& slot, int64_t extSeq,
+                         const rtp::codecs::CodecPacket& cp, uint64_t nowMs) {
   const uint32_t idx = stream.Params().encodingIdx;
   if (idx < streams_.size())
-    Forward(streams_[idx], stream, packet, slot, extSeq, keyFrame, nowMs);
+    Forward(streams_[idx], stream, packet, slot, extSeq, cp.keyFrame, nowMs);
 }
 
 size_t PipeConsumer::FootprintBytes() const {

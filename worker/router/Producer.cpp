@@ -1,5 +1,7 @@
 #include "sluice/router/Producer.hpp"
 
+#include "sluice/rtp/codecs/LayeredPayload.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <random>
@@ -66,11 +68,11 @@ const std::array<MethodEntry<Producer>, 5> ProducerMethods::kTable = {{
      &Producer::HandleEnableTraceEvent},
 }};
 
-Producer::Producer(const Context& context, std::string id, MediaPort& port,
-                   ProducerParams params, const FBS::Transport::ProduceRequest& request)
+Producer::Producer(const Context& context, std::string id, MediaPort& port, ProducerParams params,
+                   const FBS::Transport::ProduceRequest& request)
     : context_(context), id_(std::move(id)), port_(port), params_(std::move(params)),
-      rtpParameters_(util::FlatCopy<FBS::RtpParameters::RtpParameters>::From(
-          request.rtp_parameters())),
+      rtpParameters_(
+          util::FlatCopy<FBS::RtpParameters::RtpParameters>::From(request.rtp_parameters())),
       rtpMapping_(util::FlatCopy<FBS::RtpParameters::RtpMapping>::From(request.rtp_mapping())),
       paused_(request.paused()) {
   const auto& ring = params_.kind == MediaKind::Video ? context_.videoRing : context_.audioRing;
@@ -90,6 +92,9 @@ Producer::Producer(const Context& context, std::string id, MediaPort& port,
   }
   keyFrameRequests_.resize(streams_.size());
   senderSsrc_ = RandomSsrc();
+  frameMarkingId_ = params_.extIds.Get(Uri::FrameMarking);
+  if (frameMarkingId_ == 0)
+    frameMarkingId_ = params_.extIds.Get(Uri::FrameMarkingDraft07);
 }
 
 Producer::~Producer() {
@@ -125,8 +130,8 @@ RecvStream* Producer::FindStream(const rtp::RtpPacket& packet, bool* isRtx) {
   const bool repair = !media && params_.codecs.ByRtxPayloadType(pt) != nullptr;
   if (!media && !repair)
     return nullptr;
-  const auto rid = ExtensionText(packet, params_.extIds.Get(
-                                             repair ? Uri::RepairRtpStreamId : Uri::RtpStreamId));
+  const auto rid =
+      ExtensionText(packet, params_.extIds.Get(repair ? Uri::RepairRtpStreamId : Uri::RtpStreamId));
   RecvStream* found = nullptr;
   for (auto& s : streams_) {
     const auto& p = s->Params();
@@ -187,23 +192,29 @@ Producer::Routed Producer::ReceiveRtp(const rtp::RtpPacket& packet, uint64_t now
   const auto r = stream->OnPacket(*view, slot, isRtx, nowMs);
   if (!r.fresh)
     return routed;
-  const bool keyFrame = params_.kind == MediaKind::Video &&
-                        rtp::IsKeyFrame(KeyFrameCodecFor(codec->family), view->Payload(),
-                                        view->PayloadSize()) &&
-                        KeyFrameCodecFor(codec->family) != rtp::KeyFrameCodec::Unknown;
+  rtp::codecs::CodecPacket cp;
+  if (params_.kind == MediaKind::Video) {
+    cp = rtp::codecs::ReadCodecPacket(codec->codecKind, *view, frameMarkingId_);
+    // Codecs without a layer reader still gate on their key frames.
+    if (codec->codecKind == rtp::codecs::CodecKind::Unknown)
+      cp.keyFrame =
+          KeyFrameCodecFor(codec->family) != rtp::KeyFrameCodec::Unknown &&
+          rtp::IsKeyFrame(KeyFrameCodecFor(codec->family), view->Payload(), view->PayloadSize());
+  }
+  const bool keyFrame = cp.keyFrame;
   const size_t index = stream->Params().encodingIdx;
   if (keyFrame)
     keyFrameRequests_[index].pending = false;
   if (traceTypes_ != 0) {
-    const auto type = keyFrame ? FBS::Producer::TraceEventType::KEYFRAME
-                               : FBS::Producer::TraceEventType::RTP;
+    const auto type =
+        keyFrame ? FBS::Producer::TraceEventType::KEYFRAME : FBS::Producer::TraceEventType::RTP;
     if (Tracing(type))
-      EmitProducerTrace(*context_.writer, id_, type, false, view->Ssrc(), nowMs, &*view,
-                        keyFrame, isRtx);
+      EmitProducerTrace(*context_.writer, id_, type, false, view->Ssrc(), nowMs, &*view, keyFrame,
+                        isRtx);
   }
   if (!paused_) {
     for (Consumer* c : consumers_)
-      c->OnProducerRtp(*stream, *view, slot, r.extSeq, keyFrame, nowMs);
+      c->OnProducerRtp(*stream, *view, slot, r.extSeq, cp, nowMs);
   }
   if (r.gap)
     SendNacks(*stream, nowMs);
@@ -237,8 +248,8 @@ void Producer::RequestKeyFrame(size_t idx, uint64_t nowMs) {
 
 void Producer::SendKeyFrameRequest(RecvStream& stream, uint64_t nowMs) {
   KeyFrameRequest& k = keyFrameRequests_[stream.Params().encodingIdx];
-  const uint64_t wait = std::max<uint64_t>(k.pending ? kKeyFrameWaitMs : 0,
-                                           params_.keyFrameRequestDelayMs);
+  const uint64_t wait =
+      std::max<uint64_t>(k.pending ? kKeyFrameWaitMs : 0, params_.keyFrameRequestDelayMs);
   if (k.sentMs != 0 && nowMs - k.sentMs < wait)
     return;
   const CodecParams* codec = stream.Params().codec;
@@ -268,10 +279,11 @@ void Producer::SendKeyFrameRequest(RecvStream& stream, uint64_t nowMs) {
     EmitProducerTrace(*context_.writer, id_, type, true, ssrc, nowMs);
 }
 
-void Producer::ReceiveSenderReport(uint32_t ssrc, rtcp::NtpTime ntp, uint64_t nowMs) {
+void Producer::ReceiveSenderReport(uint32_t ssrc, rtcp::NtpTime ntp, uint32_t rtpTimestamp,
+                                   uint64_t nowMs) {
   for (auto& s : streams_) {
     if (s->Params().ssrc == ssrc) {
-      s->OnSenderReport(ntp.Compact(), nowMs);
+      s->OnSenderReport(ntp, rtpTimestamp, nowMs);
       return;
     }
   }
@@ -328,7 +340,9 @@ std::vector<uint32_t> Producer::KnownSsrcs() const {
   return out;
 }
 
-void Producer::AddConsumer(Consumer* consumer) { consumers_.push_back(consumer); }
+void Producer::AddConsumer(Consumer* consumer) {
+  consumers_.push_back(consumer);
+}
 
 void Producer::RemoveConsumer(Consumer* consumer) {
   consumers_.erase(std::remove(consumers_.begin(), consumers_.end(), consumer), consumers_.end());

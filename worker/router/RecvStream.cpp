@@ -98,9 +98,28 @@ void RecvStream::UpdateJitter(uint32_t rtpTs, uint64_t nowMs) {
   haveTransit_ = true;
 }
 
-void RecvStream::OnSenderReport(uint32_t ntpMiddle, uint64_t nowMs) {
-  lastSrNtpMiddle_ = ntpMiddle;
+void RecvStream::OnSenderReport(rtcp::NtpTime ntp, uint32_t rtpTimestamp, uint64_t nowMs) {
+  lastSrNtpMiddle_ = ntp.Compact();
   lastSrReceivedMs_ = nowMs;
+  lastSrNtpMs_ = static_cast<int64_t>(ntp.seconds) * 1000 +
+                 static_cast<int64_t>((uint64_t{ntp.fraction} * 1000) >> 32);
+  lastSrRtp_ = rtpTimestamp;
+}
+
+std::optional<int64_t> RecvStream::NtpMsOfRtp(uint32_t ts) const {
+  const uint32_t clock = params_.codec != nullptr ? params_.codec->clockRate : 0;
+  if (lastSrNtpMs_ < 0 || clock == 0)
+    return std::nullopt;
+  // Signed 32-bit distance from the SR's timestamp (either side of it).
+  const auto diff = static_cast<int32_t>(ts - lastSrRtp_);
+  return lastSrNtpMs_ + int64_t{diff} * 1000 / clock;
+}
+
+std::optional<uint32_t> RecvStream::RtpOfNtpMs(int64_t ntpMs) const {
+  const uint32_t clock = params_.codec != nullptr ? params_.codec->clockRate : 0;
+  if (lastSrNtpMs_ < 0 || clock == 0)
+    return std::nullopt;
+  return lastSrRtp_ + static_cast<uint32_t>((ntpMs - lastSrNtpMs_) * int64_t{clock} / 1000);
 }
 
 rtcp::ReportBlock RecvStream::MakeReport(uint64_t nowMs) {
@@ -135,7 +154,9 @@ void RecvStream::SetRtt(uint32_t rttMs) {
     nack_->SetRtt(rttMs);
 }
 
-void RecvStream::Tick(uint64_t nowMs) { ring_.Expire(nowMs); }
+void RecvStream::Tick(uint64_t nowMs) {
+  ring_.Expire(nowMs);
+}
 
 bool RecvStream::UpdateScore(uint64_t nowMs) {
   uint8_t score = score_;
@@ -163,12 +184,12 @@ bool RecvStream::UpdateScore(uint64_t nowMs) {
 flatbuffers::Offset<FBS::RtpStream::Dump>
 RecvStream::FillDump(flatbuffers::FlatBufferBuilder& b) const {
   const auto& p = params_;
-  return FillStreamDump(b, {p.encodingIdx, p.ssrc, p.codec, &p.rid, &p.cname, p.rtxSsrc, p.kind,
-                            score_});
+  return FillStreamDump(
+      b, {p.encodingIdx, p.ssrc, p.codec, &p.rid, &p.cname, p.rtxSsrc, p.kind, score_});
 }
 
-flatbuffers::Offset<FBS::RtpStream::Stats>
-RecvStream::FillStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs) {
+flatbuffers::Offset<FBS::RtpStream::Stats> RecvStream::FillStats(flatbuffers::FlatBufferBuilder& b,
+                                                                 uint64_t nowMs) {
   const auto& p = params_;
   const CodecParams* c = p.codec;
   const int64_t expected = started_ ? maxSeq_ - baseSeq_ + 1 : 0;
@@ -183,8 +204,8 @@ RecvStream::FillStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs) {
       p.rid.empty() ? nullptr : p.rid.c_str(),
       p.rtxSsrc ? flatbuffers::Optional<uint32_t>(*p.rtxSsrc) : flatbuffers::nullopt,
       stats_.rtxDiscarded, 0.0f);
-  const auto baseWrapped = FBS::RtpStream::CreateStats(b, FBS::RtpStream::StatsData::BaseStats,
-                                                       base.Union());
+  const auto baseWrapped =
+      FBS::RtpStream::CreateStats(b, FBS::RtpStream::StatsData::BaseStats, base.Union());
   const std::vector<flatbuffers::Offset<FBS::RtpStream::BitrateByLayer>> layers;
   const auto recv = FBS::RtpStream::CreateRecvStatsDirect(
       b, baseWrapped, jitterQ4_ >> 4, stats_.packets, stats_.bytes, rate_.Rate(nowMs), &layers);

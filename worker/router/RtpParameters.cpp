@@ -1,5 +1,7 @@
 #include "sluice/router/RtpParameters.hpp"
 
+#include "sluice/rtp/codecs/CodecKind.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -165,6 +167,7 @@ bool CodecSet::From(const fbs::RtpParameters& params, MediaKind kind, CodecSet* 
     codec.payloadType = pt;
     codec.clockRate = c->clock_rate();
     codec.family = family;
+    codec.codecKind = rtp::codecs::CodecFromMimeType(mime);
     ReadFeedback(*c, &codec);
     out->codecs.push_back(std::move(codec));
   }

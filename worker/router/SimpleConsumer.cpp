@@ -15,10 +15,10 @@ SimpleConsumer::SimpleConsumer(const Context& context, std::string id, Producer&
 }
 
 void SimpleConsumer::OnRtp(RecvStream& stream, const rtp::RtpPacket& packet,
-                           const store::PacketRef& slot, int64_t extSeq, bool keyFrame,
-                           uint64_t nowMs) {
+                           const store::PacketRef& slot, int64_t extSeq,
+                           const rtp::codecs::CodecPacket& cp, uint64_t nowMs) {
   if (&stream == source_)
-    Forward(stream_, stream, packet, slot, extSeq, keyFrame, nowMs);
+    Forward(stream_, stream, packet, slot, extSeq, cp.keyFrame, nowMs);
 }
 
 size_t SimpleConsumer::FootprintBytes() const {

@@ -12,8 +12,8 @@ flatbuffers::Offset<FBS::RtpStream::Dump> FillStreamDump(flatbuffers::FlatBuffer
   flatbuffers::Offset<FBS::RtxStream::RtxDump> rtx = 0;
   if (hasRtx) {
     const char* mime = f.kind == MediaKind::Audio ? "audio/rtx" : "video/rtx";
-    const auto params = FBS::RtxStream::CreateParamsDirect(b, *f.rtxSsrc, *c->rtxPayloadType,
-                                                           mime, c->clockRate, rid, cname);
+    const auto params = FBS::RtxStream::CreateParamsDirect(b, *f.rtxSsrc, *c->rtxPayloadType, mime,
+                                                           c->clockRate, rid, cname);
     rtx = FBS::RtxStream::CreateRtxDump(b, params);
   }
   const auto params = FBS::RtpStream::CreateParamsDirect(

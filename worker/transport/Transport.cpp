@@ -156,7 +156,8 @@ bool Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
   case PacketType::SR:
     if (const auto sr = rtcp::SenderReport::Parse(packet)) {
       for (auto& [id, p] : producers_)
-        p->ReceiveSenderReport(sr->Ssrc(), {sr->NtpSeconds(), sr->NtpFraction()}, nowMs);
+        p->ReceiveSenderReport(sr->Ssrc(), {sr->NtpSeconds(), sr->NtpFraction()},
+                               sr->RtpTimestamp(), nowMs);
       const size_t n = std::min<size_t>(sr->ReportCount(), 31);
       for (size_t i = 0; i < n; ++i)
         blocks[i] = sr->Report(i);

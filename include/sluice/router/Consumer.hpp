@@ -55,7 +55,7 @@ public:
 
   // From the producer.
   void OnProducerRtp(RecvStream& stream, const rtp::RtpPacket& packet, const store::PacketRef& slot,
-                     int64_t extSeq, bool keyFrame, uint64_t nowMs);
+                     int64_t extSeq, const rtp::codecs::CodecPacket& cp, uint64_t nowMs);
   void OnProducerPaused(bool paused);
   void OnProducerClosed();
   void OnProducerScore();
@@ -93,9 +93,11 @@ protected:
   // A producer packet while the consumer is active and can send: the kind
   // picks the stream (if any) and calls Forward.
   virtual void OnRtp(RecvStream& stream, const rtp::RtpPacket& packet, const store::PacketRef& slot,
-                     int64_t extSeq, bool keyFrame, uint64_t nowMs) = 0;
-  void Forward(ConsumerStream& out, RecvStream& stream, const rtp::RtpPacket& packet,
-               const store::PacketRef& slot, int64_t extSeq, bool keyFrame, uint64_t nowMs);
+                     int64_t extSeq, const rtp::codecs::CodecPacket& cp, uint64_t nowMs) = 0;
+  // false: not sent (waiting for a key frame: one was asked for, throttled).
+  bool Forward(ConsumerStream& out, RecvStream& stream, const rtp::RtpPacket& packet,
+               const store::PacketRef& slot, int64_t extSeq, bool keyFrame, uint64_t nowMs,
+               const rtp::codecs::LayerRewrite& layers = {});
 
   // Spatial/temporal layers for the dump (simulcast, svc); none by default.
   struct Layers {
@@ -113,7 +115,8 @@ protected:
   size_t BaseFootprintBytes() const;
   bool Active() const { return !paused_ && !producerPaused_ && producer_ != nullptr; }
   StreamSendContext SendContext() const {
-    return {port_, params_.codec, idMap_, extra_, extraCount_, params_.kind, params_.cname};
+    return {producer_, port_,       params_.codec, idMap_,
+            extra_,    extraCount_, params_.kind,  params_.cname};
   }
   Producer* SourceProducer() const { return producer_; }
   const ConsumerParams& Params() const { return params_; }

@@ -29,12 +29,16 @@
 #include "sluice/rtcp/RtcpPacket.hpp"
 #include "sluice/rtcp/RtcpWriter.hpp"
 #include "sluice/rtp/RtpWriter.hpp"
+#include "sluice/rtp/codecs/LayeredPayload.hpp"
 #include "sluice/util/RateCalculator.hpp"
 
 namespace sluice::router {
 
+class Producer;
+
 // What every stream of one consumer shares: owned by the Consumer.
 struct StreamSendContext {
+  Producer* producer; // nullptr once it closed
   MediaPort& port;
   const CodecParams& codec;
   const rtp::ExtensionIdMap& idMap;
@@ -46,8 +50,13 @@ struct StreamSendContext {
 
 class ConsumerStream {
 public:
+  // `rewriteCodec`: the codec whose payload head this stream rewrites per
+  // packet (LayerRewrite; Unknown: payloads go out as stored). `segments`:
+  // how many seq runs it remembers for retransmissions (SeqMapper).
   ConsumerStream(uint32_t encodingIdx, uint32_t ssrc, std::optional<uint32_t> rtxSsrc,
-                 uint32_t sourceIdx);
+                 uint32_t sourceIdx,
+                 rtp::codecs::CodecKind rewriteCodec = rtp::codecs::CodecKind::Unknown,
+                 size_t segments = SeqMapper::kSegments);
 
   uint32_t EncodingIdx() const { return encodingIdx_; }
   uint32_t Ssrc() const { return ssrc_; }
@@ -57,9 +66,8 @@ public:
   // keyframe requests go.
   uint32_t SourceIdx() const { return sourceIdx_; }
   void SetSourceIdx(uint32_t idx) { sourceIdx_ = idx; }
-  // The producer stream its sent packets came from (NACKs look there).
+  // The producer stream it forwards now.
   RecvStream* Source() const { return source_; }
-  void DetachSource() { source_ = nullptr; }
 
   // Start a new segment on the next packet that may start one (any audio
   // packet, a video keyframe): on start, resume, and a source switch.
@@ -67,9 +75,17 @@ public:
   bool SyncRequired() const { return syncRequired_; }
 
   enum class Sent : uint8_t { Ok, Dropped, WaitingKeyFrame };
-  // `packet` views the bytes in `slot`, from `source`.
+  // `packet` views the bytes in `slot`, from `source`; sent with `layers`
+  // (see LayeredPayload.hpp) when the stream rewrites payload heads. After a
+  // sync, the first packet from a source other than the previous one
+  // switches to it: timestamps continue through both streams' sender
+  // reports (wall time between packets when either has none).
   Sent Forward(const StreamSendContext& ctx, RecvStream& source, const rtp::RtpPacket& packet,
-               const store::PacketRef& slot, int64_t extSeq, bool keyFrame, uint64_t nowMs);
+               const store::PacketRef& slot, int64_t extSeq, bool keyFrame, uint64_t nowMs,
+               const rtp::codecs::LayerRewrite& layers = {});
+  // A packet of the current source the kind does not send (a layer above
+  // its target): the output seqs close over it.
+  void Skip(int64_t extSeq) { seq_.Skip(extSeq); }
 
   // NACK from the remote: each seq resent from the source ring (RTX when
   // negotiated), at most once per RTT.
@@ -97,6 +113,12 @@ public:
 private:
   void Resend(const StreamSendContext& ctx, uint16_t outSeq, uint64_t nowMs);
   rtp::RtpRewrite Rewrite(const StreamSendContext& ctx, uint16_t seq, uint32_t ts) const;
+  uint32_t ContinuingTsOffset(const StreamSendContext& ctx, const RecvStream& source, uint32_t ts,
+                              uint64_t nowMs) const;
+  // Header (and rewritten payload head) into the scratch buffer; 0: not sent.
+  size_t WriteHead(const StreamSendContext& ctx, const rtp::RtpPacket& packet,
+                   const rtp::RtpRewrite& rw, const rtp::codecs::LayerRewrite& layers,
+                   const rtp::RtxRewrite* rtx, size_t* skip, size_t* written);
 
   // A resend of one output seq, to refuse another within one RTT.
   struct Resent {
@@ -123,6 +145,7 @@ private:
   uint32_t ssrc_;
   std::optional<uint32_t> rtxSsrc_;
   uint32_t sourceIdx_;
+  rtp::codecs::CodecKind rewriteCodec_;
   RecvStream* source_ = nullptr;
   SeqMapper seq_;
   bool syncRequired_ = true;

@@ -25,7 +25,7 @@ public:
 
 private:
   void OnRtp(RecvStream& stream, const rtp::RtpPacket& packet, const store::PacketRef& slot,
-             int64_t extSeq, bool keyFrame, uint64_t nowMs) override;
+             int64_t extSeq, const rtp::codecs::CodecPacket& cp, uint64_t nowMs) override;
   // getStats: the send streams only (what mediasoup's pipe consumer reports).
   bool StatsIncludeSources() const override { return false; }
 

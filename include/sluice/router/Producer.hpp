@@ -49,7 +49,7 @@ public:
   // No: no stream of this producer takes it (counted by the caller).
   enum class Routed : uint8_t { No, Media, Rtx };
   Routed ReceiveRtp(const rtp::RtpPacket& packet, uint64_t nowMs);
-  void ReceiveSenderReport(uint32_t ssrc, rtcp::NtpTime ntp, uint64_t nowMs);
+  void ReceiveSenderReport(uint32_t ssrc, rtcp::NtpTime ntp, uint32_t rtpTimestamp, uint64_t nowMs);
   // Receiver reports for every started stream; false when out of room.
   bool WriteRtcp(rtcp::CompoundWriter& writer, uint32_t senderSsrc, uint64_t nowMs);
   // Timer work: NACK retries, ring expiry, scores, RTT from consumers.
@@ -110,6 +110,7 @@ private:
   uint8_t traceTypes_ = 0;
   uint32_t rttMs_ = UINT32_MAX; // applied to the streams on the first tick
   uint32_t senderSsrc_ = 0;     // ours, in the RTCP we send to the remote sender
+  uint8_t frameMarkingId_ = 0;  // where H264 packets carry their temporal layer
   Drops drops_;
 
   friend struct ProducerMethods;

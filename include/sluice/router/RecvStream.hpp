@@ -17,6 +17,7 @@
 #include "rtpStream_generated.h"
 #include "sluice/router/NackGenerator.hpp"
 #include "sluice/router/RtpParameters.hpp"
+#include "sluice/rtcp/NtpTime.hpp"
 #include "sluice/rtcp/RtcpPacket.hpp"
 #include "sluice/rtp/RtpPacket.hpp"
 #include "sluice/rtp/SeqMath.hpp"
@@ -57,8 +58,14 @@ public:
   size_t CollectNacks(uint64_t nowMs, uint16_t* out, size_t cap);
   bool TakeKeyFrameNeeded() { return nack_ && nack_->TakeKeyFrameNeeded(); }
 
-  // RFC 3550 §6.4.1: remember the SR's middle NTP bits for LSR/DLSR.
-  void OnSenderReport(uint32_t ntpMiddle, uint64_t nowMs);
+  // RFC 3550 §6.4.1: remember the SR's middle NTP bits for LSR/DLSR, and
+  // its NTP / RTP time pair, which relates this stream's timestamps to other
+  // streams of the same sender (a simulcast consumer's switch).
+  void OnSenderReport(rtcp::NtpTime ntp, uint32_t rtpTimestamp, uint64_t nowMs);
+  // The sender's NTP time (ms) of RTP timestamp `ts`, and the RTP timestamp at
+  // an NTP time: through the last SR, nullopt before one.
+  std::optional<int64_t> NtpMsOfRtp(uint32_t ts) const;
+  std::optional<uint32_t> RtpOfNtpMs(int64_t ntpMs) const;
   rtcp::ReportBlock MakeReport(uint64_t nowMs);
   // Largest RTT among the consumers of this stream: sizes the ring window.
   void SetRtt(uint32_t rttMs);
@@ -114,6 +121,8 @@ private:
   int64_t lastTransit_ = 0;
   bool haveTransit_ = false;
   uint32_t lastSrNtpMiddle_ = 0;
+  int64_t lastSrNtpMs_ = -1; // -1: no SR yet
+  uint32_t lastSrRtp_ = 0;
   uint64_t lastSrReceivedMs_ = 0;
   uint64_t lastPacketMs_ = 0;
   uint8_t score_ = 0; // 0 until media flows (PRODUCER_SCORE reports the change)

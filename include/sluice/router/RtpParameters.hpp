@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "rtpParameters_generated.h"
+#include "sluice/rtp/codecs/CodecKind.hpp"
 #include "transport_generated.h"
 
 namespace sluice::router {
@@ -32,6 +33,7 @@ struct CodecParams {
   uint8_t payloadType = 0;
   uint32_t clockRate = 0;
   CodecFamily family = CodecFamily::Other;
+  rtp::codecs::CodecKind codecKind = rtp::codecs::CodecKind::Unknown; // layered payload handling
   // RTCP feedback the remote supports for this codec (RFC 4585 / 5104).
   bool nack = false;
   bool nackPli = false;

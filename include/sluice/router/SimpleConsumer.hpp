@@ -17,7 +17,7 @@ public:
 
 private:
   void OnRtp(RecvStream& stream, const rtp::RtpPacket& packet, const store::PacketRef& slot,
-             int64_t extSeq, bool keyFrame, uint64_t nowMs) override;
+             int64_t extSeq, const rtp::codecs::CodecPacket& cp, uint64_t nowMs) override;
   bool StatsIncludeSources() const override { return true; }
 
   RecvStream* source_; // the producer's first (only) stream
