@@ -359,6 +359,56 @@ describe('VP8 simulcast producer (works without layered consumers)', () => {
   });
 });
 
+describe('VP8 simulcast producer: loss repaired by RTX (by RRID, by SSRC)', () => {
+  for (const byRid of [true, false]) {
+    test(`a packet lost on encoding 1 is NACKed for that encoding and repaired from RTX ${byRid ? 'named by the repaired-RID extension' : 'on its announced SSRC'}`, async () => {
+      const router = await worker.createRouter({ mediaCodecs: LAYERED_CODECS });
+      const side = await openProducerSide(router);
+      const ssrcs = [0x2100a001, 0x2100a002, 0x2100a003];
+      const rtxSsrcs = [0x2100b001, 0x2100b002, 0x2100b003];
+      const options = byRid ? vp8ByRidOptions() : vp8BySsrcOptions(ssrcs);
+      options.rtpParameters.codecs.push({ mimeType: 'video/rtx', payloadType: VP8_PT + 1, clockRate: 90000, parameters: { apt: VP8_PT } });
+      if (!byRid) options.rtpParameters.encodings.forEach((e, i) => { e.rtx = { ssrc: rtxSsrcs[i] }; });
+      const producer = await side.transport.produce(options);
+      const sender = new Vp8SimulcastSender({
+        peer: side.peer, port: side.port, pt: VP8_PT, rtxPt: VP8_PT + 1, mid: byRid ? '0' : undefined, ridPackets: 6,
+        encodings: encodingSpaces({ ssrcs, rids: byRid ? ['r0', 'r1', 'r2'] : undefined, nearWrap: true })
+          .map((e, i) => ({ ...e, rtxSsrc: rtxSsrcs[i] })),
+      });
+      const c = await openConsumerSide(router);
+      const consumer = await c.transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities, pipe: true });
+      const w1 = consumer.rtpParameters.encodings[1].ssrc;
+      const e1 = sender.encodings[1];
+      // Lose the 9th and 10th packets of encoding 1 (after the RID packets: the
+      // worker knows the SSRC by then; the RTX stream still names its RID).
+      const lost = [u16(e1.stream.seq + 8), u16(e1.stream.seq + 9)];
+      for (const q of lost) e1.stream.dropSeqs.add(q);
+      const p = flow(sender);
+      try {
+        await c.peer.until((x) => x.rtpOf(w1).length >= 24, 'encoding 1 flowing');
+        await waitUntil(() => sender.nackLog.filter((n) => n.enc === 1).length >= 2, 'the worker NACKed both lost packets of encoding 1', 4000);
+        assert.ok(sender.nackLog.every((n) => n.enc === 1 && lost.includes(n.seq)), `NACKs only for the lost seqs of encoding 1 (${JSON.stringify(sender.nackLog)})`);
+        const repaired = lost.map((q) => e1.stream.log.get(q));
+        await c.peer.until((x) => repaired.every((r) => x.rtpOf(w1).some((q) => q.payload.equals(r.payload))), 'both repaired packets forwarded on pipe stream 1', 4000);
+        const got = c.peer.rtpOf(w1);
+        const first = got.find((q) => q.payload.equals(e1.frames[0].packets[0].payload));
+        for (const r of repaired) {
+          const out = got.find((q) => q.payload.equals(r.payload));
+          assert.equal(u16(out.seq - first.seq), u16(r.seq - e1.frames[0].packets[0].seq), 'the repaired packet keeps its place in the sequence');
+          assert.equal(out.marker, r.marker);
+          assert.equal(got.filter((q) => q.payload.equals(r.payload)).length, 1, 'forwarded once');
+        }
+        for (const i of [0, 2]) {
+          const wi = consumer.rtpParameters.encodings[i].ssrc;
+          assert.ok(!c.peer.rtpOf(wi).some((q) => repaired.some((r) => q.payload.equals(r.payload))), `nothing repaired leaks into stream ${i}`);
+        }
+      } finally {
+        p.stop();
+      }
+    });
+  }
+});
+
 describe('VP8 simulcast producer: packets nobody announced', () => {
   test('a RID the producer did not announce (same MID) reaches no consumer, is counted, and the worker goes on', async () => {
     const s = await vp8Session(worker, { byRid: true });

@@ -10,7 +10,7 @@
 // source and check that each forwarded frame is decodable where it lands.
 
 import assert from 'node:assert/strict';
-import { buildRtp, buildSr, buildSdesCname, compound, isPli, isFir, u16, u32, seqDiff, tsDiff } from './rtp.mjs';
+import { buildRtp, buildSr, buildSdesCname, compound, isPli, isFir, isNack, u16, u32, seqDiff, tsDiff } from './rtp.mjs';
 
 // ---------------------------------------------------------------------------
 // RTP header extensions, one-byte form (RFC 8285 §4.2)
@@ -381,41 +381,69 @@ export function frameBody({ stream, frame, packet, size }) {
 // ---------------------------------------------------------------------------
 
 export class RtpStream {
-  constructor({ peer, port, ssrc, pt, seq, ts, extensions = () => [] }) {
+  // rtx: { ssrc, pt, seq, extensions } to answer NACKs with RFC 4588 RTX.
+  constructor({ peer, port, ssrc, pt, seq, ts, extensions = () => [], rtx = null }) {
     Object.assign(this, { peer, port, ssrc: ssrc >>> 0, pt, seq: u16(seq), ts: u32(ts), extensions });
     this.packetsSent = 0;
     this.octetsSent = 0;
+    this.dropSeqs = new Set(); // seqs to account for without sending (loss on the way in)
+    this.log = new Map(); // seq -> record, for retransmission
+    this.rtx = rtx && { ...rtx, ssrc: rtx.ssrc >>> 0, seq: u16(rtx.seq ?? 100), extensions: rtx.extensions ?? (() => []), sent: [] };
   }
 
   send(payload, { marker = false } = {}) {
     const raw = buildRtpWithExtensions({
       pt: this.pt, seq: this.seq, ts: this.ts, ssrc: this.ssrc, marker, payload, extensions: this.extensions(this),
     });
-    const rec = { ssrc: this.ssrc, seq: this.seq, ts: this.ts, marker, payload, raw };
-    this.peer.sendRtp(raw, this.port);
+    const rec = { ssrc: this.ssrc, seq: this.seq, ts: this.ts, marker, payload, raw, skipped: this.dropSeqs.has(this.seq) };
+    if (!rec.skipped) this.peer.sendRtp(raw, this.port);
+    this.log.set(this.seq, rec);
     this.seq = u16(this.seq + 1);
     this.packetsSent++;
     this.octetsSent += payload.length;
     return rec;
   }
+
+  // Retransmits seq as RTX (RFC 4588 §4: the OSN, then the original
+  // payload; the original timestamp and marker) when RTX is set up, else
+  // as the original packet. False for a seq never sent.
+  retransmit(seq) {
+    const rec = this.log.get(u16(seq));
+    if (!rec) return false;
+    if (!this.rtx) {
+      this.peer.sendRtp(rec.raw, this.port);
+      return true;
+    }
+    const osn = Buffer.alloc(2);
+    osn.writeUInt16BE(rec.seq);
+    const raw = buildRtpWithExtensions({
+      pt: this.rtx.pt, seq: this.rtx.seq, ts: rec.ts, ssrc: this.rtx.ssrc, marker: rec.marker,
+      payload: Buffer.concat([osn, rec.payload]), extensions: this.rtx.extensions(this.rtx),
+    });
+    this.peer.sendRtp(raw, this.port);
+    this.rtx.sent.push({ seq: this.rtx.seq, osn: rec.seq });
+    this.rtx.seq = u16(this.rtx.seq + 1);
+    return true;
+  }
 }
 
-// The worker's key frame requests seen on a producer peer since the last call,
-// as SSRCs (PLI media SSRC, FIR FCI SSRCs).
-class KeyRequestReader {
+// The worker's feedback seen on a producer peer since the last call: key
+// frame requests (PLI media SSRC, FIR FCI SSRCs) and NACKs (media SSRC, seqs).
+class FeedbackReader {
   constructor(peer) {
     this.peer = peer;
     this.cursor = peer.rtcp.length;
   }
 
   take() {
-    const ssrcs = [];
+    const items = [];
     for (; this.cursor < this.peer.rtcp.length; ++this.cursor) {
       const p = this.peer.rtcp[this.cursor];
-      if (isPli(p)) ssrcs.push({ ssrc: p.mediaSsrc, kind: 'pli', at: p.at });
-      else if (isFir(p)) for (const f of p.firs) ssrcs.push({ ssrc: f.ssrc, kind: 'fir', at: p.at });
+      if (isPli(p)) items.push({ ssrc: p.mediaSsrc, kind: 'pli', at: p.at });
+      else if (isFir(p)) for (const f of p.firs) items.push({ ssrc: f.ssrc, kind: 'fir', at: p.at });
+      else if (isNack(p)) items.push({ ssrc: p.mediaSsrc, kind: 'nack', seqs: p.seqs, at: p.at });
     }
-    return ssrcs;
+    return items;
   }
 }
 
@@ -445,7 +473,8 @@ export function ntpOf(ms) {
 // VP8 simulcast sender: N encodings, each its own SSRC, seq, ts and PictureID
 // space, L1T3, a key frame on an encoding whenever the worker asks for one.
 //
-//   encodings: [{ ssrc, rid?, seq, ts, pictureId, tl0PicIdx, pictureIdBits? }]
+//   encodings: [{ ssrc, rid?, seq, ts, pictureId, tl0PicIdx, pictureIdBits?, rtxSsrc? }]
+//   rtxPt: with an encoding's rtxSsrc, NACKs are answered with RTX.
 //   ridPackets: how many first packets of each stream carry MID and RID
 //     (a browser stops once the stream is acknowledged); Infinity for all.
 //   temporalLayers: 1 (every frame TID 0, no T bit) or 3 (T3_PATTERN).
@@ -454,20 +483,25 @@ export function ntpOf(ms) {
 // ---------------------------------------------------------------------------
 
 export class Vp8SimulcastSender {
-  constructor({ peer, port, pt, encodings, mid, ridPackets = Infinity, temporalLayers = 3, packetsPerFrame = 2,
+  constructor({ peer, port, pt, rtxPt, encodings, mid, ridPackets = Infinity, temporalLayers = 3, packetsPerFrame = 2,
     keyPackets = 3, size = 100 }) {
     Object.assign(this, { peer, port, pt, mid, ridPackets, temporalLayers, packetsPerFrame, keyPackets, size });
-    this.keyRequests = new KeyRequestReader(peer);
+    this.keyRequests = new FeedbackReader(peer);
     this.keyRequestLog = []; // { enc, kind, at }
+    this.nackLog = []; // { enc, seq, at }
     this.tick = 0;
     this.epochMs = Date.now();
+    const midExt = mid !== undefined ? [{ id: EXT.mid.id, data: Buffer.from(mid) }] : [];
     this.encodings = encodings.map((e, enc) => {
       const stream = new RtpStream({
         peer, port, ssrc: e.ssrc, pt, seq: e.seq, ts: e.ts,
-        extensions: (s) => (s.packetsSent < ridPackets && e.rid ? [
-          ...(mid !== undefined ? [{ id: EXT.mid.id, data: Buffer.from(mid) }] : []),
-          { id: EXT.rid.id, data: Buffer.from(e.rid) },
-        ] : []),
+        extensions: (s) => (s.packetsSent < ridPackets && e.rid ? [...midExt, { id: EXT.rid.id, data: Buffer.from(e.rid) }] : []),
+        // RTX as a browser sends it for a RID encoding: MID and repaired RID
+        // on the first packets of the RTX stream too.
+        rtx: e.rtxSsrc && rtxPt ? {
+          ssrc: e.rtxSsrc, pt: rtxPt, seq: 20000 + 1000 * enc,
+          extensions: (r) => (r.sent.length < ridPackets && e.rid ? [...midExt, { id: EXT.rrid.id, data: Buffer.from(e.rid) }] : []),
+        } : null,
       });
       return {
         ...e, enc, stream, pictureId: e.pictureId ?? 0, tl0PicIdx: e.tl0PicIdx ?? 0, pictureIdBits: e.pictureIdBits ?? 15,
@@ -481,11 +515,16 @@ export class Vp8SimulcastSender {
     return this.encodings.find((e) => e.stream.ssrc === ssrc >>> 0);
   }
 
-  // Reads the worker's PLI/FIR and marks those encodings for a key frame.
+  // Reads the worker's feedback: PLI/FIR mark that encoding for a key frame,
+  // a NACK is answered at once (RTX when the encoding has an RTX SSRC).
   serviceKeyRequests() {
     for (const r of this.keyRequests.take()) {
       const e = this.encodingOfSsrc(r.ssrc);
       if (!e) continue;
+      if (r.kind === 'nack') {
+        for (const seq of r.seqs) if (e.stream.retransmit(seq)) this.nackLog.push({ enc: e.enc, seq, at: r.at });
+        continue;
+      }
       e.keyPending = true;
       this.keyRequestLog.push({ enc: e.enc, kind: r.kind, at: r.at, tick: this.tick });
     }
@@ -581,7 +620,7 @@ export class Vp8SimulcastSender {
 export class H264SimulcastSender {
   constructor({ peer, port, pt, encodings, keyStyle = 'fu-a', size = 300 }) {
     Object.assign(this, { peer, port, pt, keyStyle, size });
-    this.keyRequests = new KeyRequestReader(peer);
+    this.keyRequests = new FeedbackReader(peer);
     this.keyRequestLog = [];
     this.tick = 0;
     this.encodings = encodings.map((e, enc) => ({
@@ -595,6 +634,10 @@ export class H264SimulcastSender {
     for (const r of this.keyRequests.take()) {
       const e = this.encodings.find((x) => x.stream.ssrc === r.ssrc >>> 0);
       if (!e) continue;
+      if (r.kind === 'nack') {
+        for (const seq of r.seqs) e.stream.retransmit(seq);
+        continue;
+      }
       e.keyPending = true;
       this.keyRequestLog.push({ enc: e.enc, kind: r.kind, at: r.at, tick: this.tick });
     }
@@ -676,7 +719,7 @@ export class Vp9SvcSender {
     this.stream = new RtpStream({ peer, port, ssrc, pt, seq, ts });
     this.pictureId = pictureId;
     this.tl0PicIdx = tl0PicIdx;
-    this.keyRequests = new KeyRequestReader(peer);
+    this.keyRequests = new FeedbackReader(peer);
     this.keyRequestLog = [];
     this.keyPending = true;
     this.pictures = []; // { n, tid, keyframe, ts, pictureId, tl0PicIdx, layers: [frame per sid] }
@@ -690,6 +733,10 @@ export class Vp9SvcSender {
   serviceKeyRequests() {
     for (const r of this.keyRequests.take()) {
       if (r.ssrc >>> 0 !== this.stream.ssrc) continue;
+      if (r.kind === 'nack') {
+        for (const seq of r.seqs) this.stream.retransmit(seq);
+        continue;
+      }
       this.keyPending = true;
       this.keyRequestLog.push({ kind: r.kind, at: r.at, tick: this.tick });
     }
