@@ -224,6 +224,8 @@ void Consumer::OnProducerClosed() {
 }
 
 void Consumer::OnProducerScore() {
+  if (producer_ != nullptr)
+    OnSourceScores(context_.NowMs());
   if (producer_ != nullptr && producer_->Score() != lastProducerScore_) {
     lastProducerScore_ = producer_->Score();
     EmitScore();
@@ -309,10 +311,29 @@ void Consumer::HandleResume(channel::Request& request) {
 }
 
 void Consumer::HandleSetPreferredLayers(channel::Request& request) {
-  // No layers to choose (simple, pipe): accepted, and no preferred layers.
+  const auto* layers = request.Body<FBS::Consumer::SetPreferredLayersRequest>()->preferred_layers();
+  SetPreferredLayers(layers->spatial_layer(),
+                     layers->temporal_layer() ? std::optional<uint8_t>(*layers->temporal_layer())
+                                              : std::nullopt);
+  // Kinds without layers (simple, pipe) answer no preferred layers.
   auto& b = request.Builder();
-  const auto body = FBS::Consumer::CreateSetPreferredLayersResponse(b, 0);
+  flatbuffers::Offset<FBS::Consumer::ConsumerLayers> preferred = 0;
+  if (const auto p = PreferredLayers())
+    preferred = FBS::Consumer::CreateConsumerLayers(b, static_cast<uint8_t>(p->spatial),
+                                                    static_cast<uint8_t>(p->temporal));
+  const auto body = FBS::Consumer::CreateSetPreferredLayersResponse(b, preferred);
   request.Accept(FBS::Response::Body::Consumer_SetPreferredLayersResponse, body.Union());
+}
+
+void Consumer::NotifyLayers(std::optional<LayerPair> layers) {
+  auto& b = context_.writer->NotificationBuilder();
+  flatbuffers::Offset<FBS::Consumer::ConsumerLayers> l = 0;
+  if (layers)
+    l = FBS::Consumer::CreateConsumerLayers(b, static_cast<uint8_t>(layers->spatial),
+                                            static_cast<uint8_t>(layers->temporal));
+  const auto body = FBS::Consumer::CreateLayersChangeNotification(b, l);
+  context_.writer->Notify(id_, FBS::Notification::Event::CONSUMER_LAYERS_CHANGE,
+                          FBS::Notification::Body::Consumer_LayersChangeNotification, body.Union());
 }
 
 void Consumer::HandleSetPriority(channel::Request& request) {

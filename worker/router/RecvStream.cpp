@@ -178,7 +178,12 @@ bool RecvStream::UpdateScore(uint64_t nowMs) {
   }
   const bool changed = score != score_;
   score_ = score;
+  scored_ = scored_ || score != 0;
   return changed;
+}
+
+bool RecvStream::Active(uint64_t nowMs) const {
+  return started_ && nowMs - lastPacketMs_ <= kScoreSilenceMs && (score_ != 0 || !scored_);
 }
 
 flatbuffers::Offset<FBS::RtpStream::Dump>

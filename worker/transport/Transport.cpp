@@ -9,6 +9,8 @@
 #include "sluice/channel/MethodTable.hpp"
 #include "sluice/router/PipeConsumer.hpp"
 #include "sluice/router/SimpleConsumer.hpp"
+#include "sluice/router/SimulcastConsumer.hpp"
+#include "sluice/router/SvcConsumer.hpp"
 #include "sluice/rtcp/NtpTime.hpp"
 #include "sluice/rtcp/RtcpWriter.hpp"
 #include "sluice/util/Clock.hpp"
@@ -308,6 +310,27 @@ void Transport::HandleProduce(channel::Request& request) {
   request.Accept(FBS::Response::Body::Transport_ProduceResponse, response.Union());
 }
 
+std::unique_ptr<router::Consumer>
+Transport::MakeConsumer(FBS::RtpParameters::Type type, const std::string& id,
+                        router::Producer& producer, router::ConsumerParams params,
+                        const FBS::Transport::ConsumeRequest& body) {
+  using Type = FBS::RtpParameters::Type;
+  switch (type) {
+  case Type::PIPE:
+    return std::make_unique<router::PipeConsumer>(context_, id, producer, *this, std::move(params),
+                                                  body);
+  case Type::SIMULCAST:
+    return std::make_unique<router::SimulcastConsumer>(context_, id, producer, *this,
+                                                       std::move(params), body);
+  case Type::SVC:
+    return std::make_unique<router::SvcConsumer>(context_, id, producer, *this, std::move(params),
+                                                 body);
+  default:
+    return std::make_unique<router::SimpleConsumer>(context_, id, producer, *this,
+                                                    std::move(params), body);
+  }
+}
+
 void Transport::HandleConsume(channel::Request& request) {
   const auto* body = request.Body<FBS::Transport::ConsumeRequest>();
   const std::string id = body->consumer_id()->str();
@@ -321,11 +344,6 @@ void Transport::HandleConsume(channel::Request& request) {
     return;
   }
   const auto type = body->type();
-  if (type != FBS::RtpParameters::Type::SIMPLE && type != FBS::RtpParameters::Type::PIPE) {
-    request.Error(std::string(FBS::RtpParameters::EnumNameType(body->type())) +
-                  " consumers not implemented");
-    return;
-  }
   std::string error;
   auto params = router::ConsumerParams::From(*body, &error);
   if (!params) {
@@ -338,13 +356,8 @@ void Transport::HandleConsume(channel::Request& request) {
       return;
     }
   }
-  std::unique_ptr<router::Consumer> consumer;
-  if (type == FBS::RtpParameters::Type::PIPE)
-    consumer = std::make_unique<router::PipeConsumer>(context_, id, *producer, *this,
-                                                      std::move(*params), *body);
-  else
-    consumer = std::make_unique<router::SimpleConsumer>(context_, id, *producer, *this,
-                                                        std::move(*params), *body);
+  std::unique_ptr<router::Consumer> consumer =
+      MakeConsumer(type, id, *producer, std::move(*params), *body);
   router::Consumer* c = consumer.get();
   context_.registry->AddRequestHandler(id, c);
   for (size_t i = 0; i < c->StreamCount(); ++i) {
@@ -359,8 +372,12 @@ void Transport::HandleConsume(channel::Request& request) {
   const std::vector<uint8_t> scores = producer->Scores();
   const auto score =
       FBS::Consumer::CreateConsumerScoreDirect(b, c->Score(), producer->Score(), &scores);
+  flatbuffers::Offset<FBS::Consumer::ConsumerLayers> preferred = 0;
+  if (const auto p = c->PreferredLayers())
+    preferred = FBS::Consumer::CreateConsumerLayers(b, static_cast<uint8_t>(p->spatial),
+                                                    static_cast<uint8_t>(p->temporal));
   const auto response =
-      FBS::Transport::CreateConsumeResponse(b, c->Paused(), c->ProducerPaused(), score, 0);
+      FBS::Transport::CreateConsumeResponse(b, c->Paused(), c->ProducerPaused(), score, preferred);
   request.Accept(FBS::Response::Body::Transport_ConsumeResponse, response.Union());
 }
 

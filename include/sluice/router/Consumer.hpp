@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,16 @@ public:
   // Whole-consumer resident footprint (object + owned heap), for the memory report.
   virtual size_t FootprintBytes() const = 0;
 
+  // Spatial / temporal layers (simulcast, svc); kinds without layers have none.
+  struct LayerPair {
+    int16_t spatial = -1;
+    int16_t temporal = -1;
+    bool operator==(const LayerPair& o) const {
+      return spatial == o.spatial && temporal == o.temporal;
+    }
+  };
+  virtual std::optional<LayerPair> PreferredLayers() const { return std::nullopt; }
+
 protected:
   Consumer(const Context& context, std::string id, Producer& producer, MediaPort& port,
            ConsumerParams params, const FBS::Transport::ConsumeRequest& request);
@@ -109,6 +120,17 @@ protected:
     flatbuffers::Optional<int16_t> currentTemporal = flatbuffers::nullopt;
   };
   virtual Layers DumpLayers() const { return {}; }
+  // setPreferredLayers (and consume()'s preferredLayers): kept by kinds with layers.
+  virtual void SetPreferredLayers(uint8_t spatial, std::optional<uint8_t> temporal) {
+    (void)spatial;
+    (void)temporal;
+  }
+  // The producer's stream scores changed (a stream came or went).
+  virtual void OnSourceScores(uint64_t nowMs) { (void)nowMs; }
+  // CONSUMER_LAYERS_CHANGE with the layers now sent (none: nothing is).
+  void NotifyLayers(std::optional<LayerPair> layers);
+  void RequestKeyFrame(ConsumerStream& out, uint64_t nowMs);
+  const Context& Ctx() const { return context_; }
   // getStats lists the send streams, then (when true) each one's source stream.
   virtual bool StatsIncludeSources() const = 0;
 
@@ -133,7 +155,6 @@ private:
 
   ConsumerStream* StreamBySsrc(uint32_t ssrc);
   void RequestSync(uint64_t nowMs);
-  void RequestKeyFrame(ConsumerStream& out, uint64_t nowMs);
   void RequestKeyFrames(uint64_t nowMs);
   void UpdateScore();
   void Notify(FBS::Notification::Event event);

@@ -86,6 +86,8 @@ public:
   // A packet of the current source the kind does not send (a layer above
   // its target): the output seqs close over it.
   void Skip(int64_t extSeq) { seq_.Skip(extSeq); }
+  // A producer packet refused as bad input (packetsDiscarded in stats).
+  void CountDiscarded() { ++stats_.dropped; }
 
   // NACK from the remote: each seq resent from the source ring (RTX when
   // negotiated), at most once per RTT.

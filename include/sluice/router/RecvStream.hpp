@@ -81,6 +81,10 @@ public:
   const RecvStreamParams& Params() const { return params_; }
   RecvStreamParams& MutableParams() { return params_; }
   uint8_t Score() const { return score_; }
+  // Media within the silence limit, and not scored 0 for loss: what a layered
+  // consumer may switch to.
+  bool Active(uint64_t nowMs) const;
+  uint64_t LastPacketMs() const { return lastPacketMs_; }
   bool UpdateScore(uint64_t nowMs); // true when the score changed
   uint64_t PacketsReceived() const { return stats_.packets; }
   const store::RetransmissionRing& Ring() const { return ring_; }
@@ -125,7 +129,8 @@ private:
   uint32_t lastSrRtp_ = 0;
   uint64_t lastSrReceivedMs_ = 0;
   uint64_t lastPacketMs_ = 0;
-  uint8_t score_ = 0; // 0 until media flows (PRODUCER_SCORE reports the change)
+  uint8_t score_ = 0;   // 0 until media flows (PRODUCER_SCORE reports the change)
+  bool scored_ = false; // a score was computed from media
   uint64_t scoreExpectedPrior_ = 0;
   uint64_t scoreReceivedPrior_ = 0;
   util::RateCalculator rate_;

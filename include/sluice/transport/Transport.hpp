@@ -106,6 +106,11 @@ protected:
 private:
   void HandleProduce(channel::Request& request);
   void HandleConsume(channel::Request& request);
+  // The consumer kind the controller asked for (its `type`).
+  std::unique_ptr<router::Consumer> MakeConsumer(FBS::RtpParameters::Type type,
+                                                 const std::string& id, router::Producer& producer,
+                                                 router::ConsumerParams params,
+                                                 const FBS::Transport::ConsumeRequest& body);
   void HandleCloseProducer(channel::Request& request);
   void HandleCloseConsumer(channel::Request& request);
   void HandleEnableTraceEvent(channel::Request& request);

@@ -30,6 +30,7 @@ CodecPacket ReadVp8(const RtpPacket& packet) {
   cp.frameStart = d->start && d->partitionId == 0;
   cp.frameEnd = packet.Marker();
   cp.hasPictureId = d->hasPictureId;
+  cp.ids = Vp8Rewriter::Ids(*d);
   return cp;
 }
 
@@ -48,6 +49,7 @@ CodecPacket ReadVp9(const RtpPacket& packet) {
   cp.frameStart = d->beginOfFrame;
   cp.frameEnd = d->endOfFrame;
   cp.hasPictureId = d->hasPictureId;
+  cp.ids = Vp9Rewriter::Ids(*d);
   return cp;
 }
 

@@ -17,6 +17,7 @@
 
 #include "sluice/rtp/RtpPacket.hpp"
 #include "sluice/rtp/codecs/CodecKind.hpp"
+#include "sluice/rtp/codecs/PictureIdRewriter.hpp"
 
 namespace sluice::rtp::codecs {
 
@@ -30,6 +31,7 @@ struct CodecPacket {
   bool frameStart = true;    // first packet of a (layer) frame
   bool frameEnd = true;      // last packet of a (layer) frame (VP9 E; others: the marker)
   bool hasPictureId = false; // carries a PictureID (VP8, VP9)
+  PictureIdIn ids;           // its PictureID / TL0PICIDX, for a consumer's rewriter
 };
 
 // `frameMarkingId`: the negotiated id of the frame-marking extension (0:
