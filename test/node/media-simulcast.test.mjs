@@ -20,7 +20,7 @@ import { buildNack, buildPli, parseRtxPayload, u16, u32, tsDiff, isPli, isFir } 
 import {
   EXT, RtpStream, Vp8SimulcastSender, H264SimulcastSender, parseVp8Descriptor, parseH264, checkVp8Simulcast,
   checkH264Simulcast, mapToSource, forwardedFrames, buildVp8Descriptor, buildVp9Descriptor, parseVp9Descriptor,
-  h264FuA, h264Nal, h264StapA, NAL, assertLayerEvents, FRAME_MS, TS_STEP, oneByteExtensions, buildRtpWithExtensions,
+  h264FuA, h264Nal, h264StapA, NAL, assertLayerEvents, runsAfterStartup, FRAME_MS, TS_STEP, oneByteExtensions, buildRtpWithExtensions,
 } from './lib/layered.mjs';
 import { parseRtp } from './lib/rtp.mjs';
 import { dropsOf } from './lib/sluice-drops.mjs';
@@ -479,7 +479,7 @@ describe('VP8 simulcast consumer', () => {
       await sleep(50);
 
       const { frames, runs } = checkVp8Simulcast(c.peer.rtpOf(c.wire.ssrc), s.sender);
-      assert.deepEqual(runs.map((r) => r.enc), [2, 0, 1], 'encodings forwarded in order 2, 0, 1');
+      assert.deepEqual(runsAfterStartup(runs, frames, 2).map((r) => r.enc), [2, 0, 1], 'encodings forwarded in order 2, 0, 1');
       // While the target was 1/0, only TID 0 frames (after the switch landed).
       const t0 = framesSince(frames, t0Mark).filter((f) => f.pairs[0].out.index < upMark);
       assert.ok(t0.length >= 3 && t0.every((f) => f.frame.tid === 0 && f.frame.enc === 1), 'only TL0 of encoding 1 at 1/0');
@@ -546,8 +546,9 @@ describe('VP8 simulcast consumer', () => {
       await c.peer.until((x) => x.rtp.filter((q) => q.index >= mark && q.ssrc === c.wire.ssrc).length >= 8, 'encoding 1 flowing');
       p.stop();
       const { frames, runs } = checkVp8Simulcast(c.peer.rtpOf(c.wire.ssrc), s.sender);
-      assert.equal(runs.length, 3);
-      for (const r of runs.slice(1)) {
+      const after = runsAfterStartup(runs, frames, 2);
+      assert.deepEqual(after.map((r) => r.enc), [2, 0, 1]);
+      for (const r of after.slice(1)) {
         const a = frames[r.from - 1];
         const b = frames[r.from];
         // Both encodings share one capture clock: the output ts step is the
@@ -585,10 +586,19 @@ describe('VP8 simulcast consumer', () => {
       p.stop();
       await sleep(50);
 
+      // Both end on encoding 1 and got its last packet, each with its own
+      // rewrite: A dropped TL2 for a while, so its PictureIDs fell behind B's.
+      const lastA = a.peer.rtpOf(a.wire.ssrc).at(-1);
+      const lastB = b.peer.rtpOf(b.wire.ssrc).at(-1);
+      assert.equal(s.sender.sourceOf(lastA.payload), s.sender.sourceOf(lastB.payload), 'A and B received the same last packet');
+      const [dA, dB] = [lastA, lastB].map((q) => parseVp8Descriptor(q.payload));
+      assert.notEqual(dA.pictureId, dB.pictureId, 'the consumers\' PictureID spaces differ (so the RTX check below tells them apart)');
+      const expectRuns = { A: [2, 1], B: [0, 2, 1] };
       for (const [name, c] of [['A', a], ['B', b]]) {
         const received = c.peer.rtpOf(c.wire.ssrc);
-        const { runs, pairs } = checkVp8Simulcast(received, s.sender);
-        assert.ok(runs.length >= 2, `${name} switched encodings`);
+        const { runs: allRuns, pairs, frames } = checkVp8Simulcast(received, s.sender);
+        const runs = runsAfterStartup(allRuns, frames, expectRuns[name][0]);
+        assert.deepEqual(runs.map((r) => r.enc), expectRuns[name], `${name}'s encodings`);
         // NACK, from each run of one encoding, its key frame's first packet and
         // one 5 packets later, and the last packet received.
         const want = new Set();
@@ -640,8 +650,8 @@ describe('VP8 simulcast consumer', () => {
       await c.peer.until((x) => x.rtp.filter((q) => q.index >= back && q.ssrc === c.wire.ssrc).length >= 8, 'encoding 2 flowing again');
       p.stop();
       await sleep(50);
-      const { runs } = checkVp8Simulcast(c.peer.rtpOf(c.wire.ssrc), s.sender, { tsSlackMs: 500 });
-      assert.deepEqual(runs.map((r) => r.enc), [2, 1, 2]);
+      const { runs, frames } = checkVp8Simulcast(c.peer.rtpOf(c.wire.ssrc), s.sender, { tsSlackMs: 500 });
+      assert.deepEqual(runsAfterStartup(runs, frames, 2).map((r) => r.enc), [2, 1, 2]);
     } finally {
       p.stop();
     }
@@ -774,8 +784,8 @@ describe('H264 simulcast consumer', () => {
         p.stop();
         await sleep(30);
         const received = c.peer.rtpOf(c.wire.ssrc);
-        const { runs, pairs } = checkH264Simulcast(received, s.sender);
-        assert.deepEqual(runs.map((r) => r.enc), [2, 0, 1]);
+        const { runs, pairs, frames } = checkH264Simulcast(received, s.sender);
+        assert.deepEqual(runsAfterStartup(runs, frames, 2).map((r) => r.enc), [2, 0, 1]);
         pairs.forEach(({ out, src }) => assert.ok(out.payload.equals(src.payload), 'H264 payload forwarded as sent'));
         assert.ok(s.sender.encodings.some((e) => e.frames.some((f) => f.packets.some((q) => q.seq === 0))), 'a stream crossed the seq wrap');
       } finally {

@@ -358,6 +358,7 @@ export function parseH264(payload) {
 // SPS/PPS for constrained baseline 3.1 (profile-level-id 42e01f), 640x480.
 export const H264_SPS = h264Nal(NAL.SPS, Buffer.from('42e01f8d680a03da100000030010000003032f1e30653', 'hex'));
 export const H264_PPS = h264Nal(NAL.PPS, Buffer.from('ce3c80', 'hex'));
+const SEI_UUID = Buffer.from('sluice-test-tag1', 'latin1'); // 16 bytes
 
 // ---------------------------------------------------------------------------
 // Unique frame bodies: every packet's bytes after the codec's own headers start
@@ -663,13 +664,17 @@ export class H264SimulcastSender {
       const body = frameBody({ stream: e.enc, frame: n, packet: k, size });
       return body;
     };
+    // SPS and PPS are the same in every key frame: an SEI (user data
+    // unregistered, H.264 D.1.6) carrying the tag keeps their STAP-A unique.
+    const sei = (k) => h264Nal(NAL.SEI, Buffer.concat([Buffer.from([5, 24]), SEI_UUID,
+      frameBody({ stream: e.enc, frame: n, packet: k, size: 0 }).subarray(0, 8), Buffer.from([0x80])]), 0);
     let payloads;
     if (keyframe && this.keyStyle === 'stap-a') {
       const idr = h264Nal(NAL.IDR, tagged(0, 200));
-      payloads = [h264StapA([H264_SPS, H264_PPS, idr])];
+      payloads = [h264StapA([H264_SPS, H264_PPS, sei(9), idr])];
     } else if (keyframe) {
       const idr = h264Nal(NAL.IDR, tagged(1, 3 * this.size));
-      payloads = [h264StapA([H264_SPS, H264_PPS]), ...h264FuA(idr, 3)];
+      payloads = [h264StapA([H264_SPS, H264_PPS, sei(0)]), ...h264FuA(idr, 3)];
     } else if (n % 2 === 0) {
       payloads = [h264Nal(NAL.SLICE, tagged(0, this.size), 2)];
     } else {
@@ -923,6 +928,23 @@ export function checkVp8Simulcast(received, sender, { tsSlackMs = 250 } = {}) {
     prevFrame = f;
   });
   return { pairs, frames, runs };
+}
+
+// Every encoding starts with a key frame, lowest first, at one capture
+// instant: a consumer may forward a lower one before the preferred one's
+// arrives (each a switch at a key frame, so checkVp8Simulcast accepts it).
+// Asserts the runs before the first run of `startEnc` are that start-up only
+// (frames of the first two capture instants) and returns the runs from it on.
+export function runsAfterStartup(runs, frames, startEnc) {
+  const k = runs.findIndex((r) => r.enc === startEnc);
+  assert.ok(k >= 0, `encoding ${startEnc} forwarded (runs: ${runs.map((r) => r.enc)})`);
+  for (const r of runs.slice(0, k)) {
+    for (let j = r.from; j <= r.to; ++j) {
+      assert.ok(frames[j].frame.tick <= 1,
+        `start-up run of encoding ${r.enc} before ${startEnc} lasts to capture instant ${frames[j].frame.tick}`);
+    }
+  }
+  return runs.slice(k);
 }
 
 // Seq/ts/marker/payload checks for H264 simulcast: payloads forwarded as they
