@@ -492,6 +492,21 @@ describe('VP8 simulcast consumer', () => {
       ]);
       assert.equal(c.peer.rtpOf(c.wire.rtxSsrc).length, 0, 'no RTX nobody asked for');
       for (const e of s.sender.encodings) assert.equal(c.peer.rtpOf(e.stream.ssrc).length, 0, 'nothing on producer SSRCs');
+
+      // dump and getStats as the library parses them.
+      const dump = await c.consumer.dump();
+      assert.equal(dump.type, 'simulcast');
+      assert.deepEqual([dump.preferredSpatialLayer, dump.targetSpatialLayer, dump.currentSpatialLayer], [1, 1, 1]);
+      assert.deepEqual([dump.preferredTemporalLayer, dump.targetTemporalLayer, dump.currentTemporalLayer], [2, 2, 2]);
+      assert.equal(dump.consumableRtpEncodings.length, 3);
+      assert.equal(dump.rtpStream.params.ssrc, c.wire.ssrc);
+      assert.equal(dump.rtpStream.params.rtxSsrc, c.wire.rtxSsrc);
+      const stats = await c.consumer.getStats();
+      const out = stats.find((x) => x.type === 'outbound-rtp');
+      assert.equal(out.ssrc, c.wire.ssrc);
+      assert.equal(out.packetCount, c.peer.rtpOf(c.wire.ssrc).length, 'packetCount: every packet the peer received');
+      for (const x of stats.filter((y) => y.type === 'inbound-rtp'))
+        assert.equal(x.ssrc, s.sender.encodings[1].stream.ssrc, 'the inbound entry is the encoding being forwarded');
     } finally {
       p.stop();
     }
