@@ -672,6 +672,60 @@ describe('VP8 simulcast consumer', () => {
     }
   });
 
+  test('7-bit PictureIDs in (crossing their 7-bit wrap): 15-bit on the wire, +1 per frame across a switch', async () => {
+    const s = await vp8Session(worker, { byRid: false });
+    for (const e of s.sender.encodings) {
+      e.pictureIdBits = 7;
+      e.pictureId = 120 - 5 * e.enc;
+    }
+    const c = await layeredConsumer(s);
+    const p = flow(s.sender);
+    try {
+      await waitLayers(c, { spatialLayer: 2, temporalLayer: 2 }, 'start');
+      await c.peer.until((x) => x.rtpOf(c.wire.ssrc).length >= 20, 'flowing');
+      await c.consumer.setPreferredLayers({ spatialLayer: 0, temporalLayer: 2 });
+      await waitLayers(c, { spatialLayer: 0, temporalLayer: 2 }, 'down to 0');
+      const mark = c.peer.arrivals;
+      await c.peer.until((x) => x.rtp.filter((q) => q.index >= mark && q.ssrc === c.wire.ssrc).length >= 20, 'encoding 0 flowing');
+      p.stop();
+      await sleep(50);
+      const { frames } = checkVp8Simulcast(c.peer.rtpOf(c.wire.ssrc), s.sender);
+      assert.ok(frames.some((f) => f.frame.pictureId > 120) && frames.some((f) => f.frame.pictureId < 5), 'source PictureIDs crossed 127 -> 0');
+      assert.ok(frames.every((f) => parseVp8Descriptor(f.frame.packets[0].payload).pictureIdBits === 7), 'the source sent 7-bit ids');
+    } finally {
+      p.stop();
+    }
+  });
+
+  test('pause and resume: nothing while paused, then from a key frame with seq, ts, PictureID and TL0PICIDX continuing', async () => {
+    const s = await vp8Session(worker, { byRid: false, nearWrap: true });
+    const c = await layeredConsumer(s, { preferredLayers: { spatialLayer: 1 } });
+    assert.deepEqual(c.consumer.preferredLayers, { spatialLayer: 1, temporalLayer: 2 }, 'temporal layer defaults to the highest');
+    const p = flow(s.sender);
+    try {
+      await waitLayers(c, { spatialLayer: 1, temporalLayer: 2 }, 'start');
+      await c.peer.until((x) => x.rtpOf(c.wire.ssrc).length >= 12, 'flowing');
+      await c.consumer.pause();
+      await sleep(3 * FRAME_MS); // what was in flight when pause() returned
+      const pausedAt = c.peer.arrivals;
+      await sleep(12 * FRAME_MS);
+      assert.equal(c.peer.rtp.filter((q) => q.index >= pausedAt && q.ssrc === c.wire.ssrc).length, 0, 'nothing while paused');
+      const reqMark = s.sender.keyRequestLog.length;
+      await c.consumer.resume();
+      await c.peer.until((x) => x.rtp.filter((q) => q.index >= pausedAt && q.ssrc === c.wire.ssrc).length >= 10, 'flowing after resume');
+      p.stop();
+      await sleep(50);
+      assert.ok(s.sender.keyRequestLog.slice(reqMark).some((r) => r.enc === 1), 'resume asked encoding 1 for a key frame');
+      // One checked stream across the pause: the first frame after it is a
+      // key frame (its predecessors were not sent), everything continuous.
+      const { frames } = checkVp8Simulcast(c.peer.rtpOf(c.wire.ssrc), s.sender, { tsSlackMs: 500 });
+      const firstAfter = frames.find((f) => f.pairs[0].out.index >= pausedAt);
+      assert.ok(firstAfter.frame.keyframe, 'resumed on a key frame');
+    } finally {
+      p.stop();
+    }
+  });
+
   test('consumer without RTX: a NACK is answered by a plain resend with the same seq and bytes', async () => {
     const s = await vp8Session(worker, { byRid: false });
     const caps = structuredClone(s.router.rtpCapabilities);
