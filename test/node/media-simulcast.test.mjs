@@ -763,7 +763,7 @@ describe('VP8 simulcast consumer', () => {
       p.stop();
       stopped = true;
       await sleep(30);
-      const before = { drops: await dropsOf(s.transport), stats: await s.producer.getStats() };
+      const before = { drops: await dropsOf(s.transport), stats: await s.producer.getStats(), cstats: await c.consumer.getStats() };
       const e1 = s.sender.encodings[1];
       const mark = c.peer.arrivals;
       // 1. A 15-bit PictureID cut after its first byte (and nothing after).
@@ -795,12 +795,16 @@ describe('VP8 simulcast consumer', () => {
       assert.equal(frames.length, 8, 'the 8 good frames after the bad input, nothing else');
       assert.equal(c.peer.rtp.filter((q) => q.index >= mark && q.ssrc !== c.wire.ssrc).length, 0, 'nothing on another SSRC');
       // Counted somewhere the stats expose.
-      const after = { drops: await dropsOf(s.transport), stats: await s.producer.getStats() };
+      const after = { drops: await dropsOf(s.transport), stats: await s.producer.getStats(), cstats: await c.consumer.getStats() };
       const sum = (d) => Object.values(d ?? {}).reduce((x, y) => x + y, 0);
       const discarded = (st) => st.reduce((x, y) => x + (y.packetsDiscarded ?? 0), 0);
-      const counted = sum(after.drops) - sum(before.drops) + discarded(after.stats) - discarded(before.stats);
-      assert.ok(counted >= 3, `the bad packets counted (sluice_drops ${JSON.stringify(after.drops)}, ` +
-        `producer packetsDiscarded ${discarded(after.stats)})`);
+      // Counted where stats show it: the transport's sluice_drops, the
+      // producer's or the consumer's (outbound) packetsDiscarded.
+      const outDiscarded = (st) => st.filter((x) => x.type === 'outbound-rtp').reduce((x, y) => x + y.packetsDiscarded, 0);
+      const counted = sum(after.drops) - sum(before.drops) + discarded(after.stats) - discarded(before.stats) +
+        outDiscarded(after.cstats) - outDiscarded(before.cstats);
+      assert.ok(counted >= 4, `each of the 4 bad packets counted (sluice_drops ${JSON.stringify(after.drops)}, ` +
+        `producer packetsDiscarded ${discarded(after.stats)}, consumer ${outDiscarded(after.cstats)})`);
       assert.ok(!after.stats.some((x) => x.rid === 'r9'), 'no stream for the unannounced RID');
       await worker.dump();
     } finally {

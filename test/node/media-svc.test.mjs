@@ -350,7 +350,7 @@ describe('VP9 SVC consumer', () => {
     for (let k = 0; k < 4; ++k) s.sender.sendPicture();
     await waitLayers(c, { spatialLayer: 2, temporalLayer: 2 }, 'start');
     await waitPictures(c, 0, 4, '4 pictures');
-    const before = { drops: await dropsOf(s.transport), stats: await s.producer.getStats() };
+    const before = { drops: await dropsOf(s.transport), stats: await s.producer.getStats(), cstats: await c.consumer.getStats() };
     const mark = c.peer.arrivals;
     // A picture whose top layer claims SID 3, then one whose layers claim TID 3.
     s.sender.sendPicture({ layerOverride: (sid) => (sid === 2 ? { sid: 3 } : {}) });
@@ -363,11 +363,15 @@ describe('VP9 SVC consumer', () => {
     const got = c.peer.rtpOf(c.wire.ssrc);
     assert.ok(!got.some((q) => { const d = parseVp9Descriptor(q.payload); return !d || d.sid > 2 || d.tid > 2; }),
       'nothing with SID/TID beyond L3T3 and no broken descriptor forwarded');
-    const after = { drops: await dropsOf(s.transport), stats: await s.producer.getStats() };
+    const after = { drops: await dropsOf(s.transport), stats: await s.producer.getStats(), cstats: await c.consumer.getStats() };
     const sum = (d) => Object.values(d ?? {}).reduce((x, y) => x + y, 0);
     const discarded = (st) => st.reduce((x, y) => x + (y.packetsDiscarded ?? 0), 0);
-    const counted = sum(after.drops) - sum(before.drops) + discarded(after.stats) - discarded(before.stats);
-    assert.ok(counted >= 3, `the bad packets counted (sluice_drops ${JSON.stringify(after.drops)}, packetsDiscarded ${discarded(after.stats)})`);
+    // Counted where stats show it: the transport's sluice_drops, the
+      // producer's or the consumer's (outbound) packetsDiscarded.
+      const outDiscarded = (st) => st.filter((x) => x.type === 'outbound-rtp').reduce((x, y) => x + y.packetsDiscarded, 0);
+      const counted = sum(after.drops) - sum(before.drops) + discarded(after.stats) - discarded(before.stats) +
+        outDiscarded(after.cstats) - outDiscarded(before.cstats);
+    assert.ok(counted >= 9, `each of the 9 bad packets (2 of SID 3, 6 of TID 3, 1 cut) counted (sluice_drops ${JSON.stringify(after.drops)}, packetsDiscarded ${discarded(after.stats)}, consumer ${outDiscarded(after.cstats)})`);
     await worker.dump();
   });
 });
