@@ -255,3 +255,71 @@ TEST_CASE("SeqMapper: more than kSegments re-syncs forget the oldest",
   CheckOrigin(m, 1000 + 2 * kPer, 3000, 200);
   CHECK_FALSE(m.Lookup(1000 + 2 * kPer - 1).has_value());
 }
+
+TEST_CASE("SeqMapper: skipped packets close the output seqs, NACKs map through", "[router][seqmapper]") {
+  using sluice::rtp::codecs::LayerRewrite;
+  const int64_t starts[] = {100, 65530, 65536 * 2 - 2};
+  for (const int64_t start : starts) {
+    INFO("start " << start);
+    SeqMapper m(SeqMapper::kLayeredSegments);
+    m.Sync(start, 7, 1);
+    CHECK(m.Map(start) == start);
+    m.Skip(start + 1);
+    m.Skip(start + 2);
+    CHECK(m.Map(start + 3) == start + 1);
+    m.Skip(start + 4);
+    CHECK(m.Map(start + 5) == start + 2);
+    // A late packet older than the skips maps into its own (old) place only
+    // if it is not past the head segment's start: here it is refused.
+    CHECK(m.Map(start + 1) == std::nullopt);
+    CHECK(m.NewestOut() == start + 2);
+    for (auto [out, producer] : {std::pair<int64_t, int64_t>{start, start},
+                                 {start + 1, start + 3},
+                                 {start + 2, start + 5}}) {
+      const auto o = m.Lookup(Seq16(out));
+      REQUIRE(o.has_value());
+      CHECK(o->producerExt == producer);
+      CHECK(o->tsOffset == 7);
+      CHECK(int{o->source} == 1);
+    }
+    // A skip of an older packet changes nothing.
+    m.Skip(start + 4);
+    CHECK(m.Map(start + 6) == start + 3);
+  }
+}
+
+TEST_CASE("SeqMapper: a changed payload rewrite starts a segment that NACKs find", "[router][seqmapper]") {
+  using sluice::rtp::codecs::LayerRewrite;
+  SeqMapper m(SeqMapper::kLayeredSegments);
+  LayerRewrite a;
+  a.pidDelta = 5;
+  LayerRewrite b = a;
+  b.pidDelta = 4;
+  b.maxTemporal = 1;
+  m.Sync(1000, 0);
+  CHECK(m.Map(1000, a) == 1000);
+  CHECK(m.Map(1001, a) == 1001);
+  CHECK(m.Map(1002, b) == 1002);
+  // A late packet with the old rewrite cannot join the new segment.
+  CHECK(m.Map(1001, a) == std::nullopt);
+  CHECK(m.Lookup(1001)->layers == a);
+  CHECK(m.Lookup(1002)->layers == b);
+  CHECK(m.Lookup(1001)->producerExt == 1001);
+}
+
+TEST_CASE("SeqMapper: a layered mapper remembers kLayeredSegments runs, then forgets",
+          "[router][seqmapper]") {
+  SeqMapper m(SeqMapper::kLayeredSegments);
+  m.Sync(0, 0);
+  int64_t p = 0;
+  for (size_t run = 0; run < SeqMapper::kLayeredSegments + 4; ++run) {
+    REQUIRE(m.Map(p).has_value());
+    m.Skip(p + 1);
+    p += 2;
+  }
+  // The newest kLayeredSegments runs map back; the oldest ones do not.
+  const int64_t newest = m.NewestOut();
+  CHECK(m.Lookup(Seq16(newest))->producerExt == p - 2);
+  CHECK(m.Lookup(Seq16(newest - (SeqMapper::kLayeredSegments - 1))).has_value());
+  CHECK_FALSE(m.Lookup(Seq16(newest - SeqMapper::kLayeredSegments - 1)).has_value());
+}
