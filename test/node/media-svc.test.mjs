@@ -40,7 +40,7 @@ before(async () => {
 });
 after(closeAll);
 
-async function svcSession(w, { mode = 'L3T3', nearWrap = false } = {}) {
+async function svcSession(w, { mode = 'L3T3', nearWrap = false, flexible = false } = {}) {
   const router = await w.createRouter({ mediaCodecs: CODECS });
   const side = await openProducerSide(router);
   const producer = await side.transport.produce({
@@ -54,7 +54,7 @@ async function svcSession(w, { mode = 'L3T3', nearWrap = false } = {}) {
   const sender = new Vp9SvcSender({
     peer: side.peer, port: side.port, pt: VP9_PT, ssrc: SSRC, mode,
     seq: nearWrap ? 65500 : 4000, ts: nearWrap ? 0xffffffff - 20 * TS_STEP : 5000,
-    pictureId: nearWrap ? 0x7ff0 : 300, tl0PicIdx: nearWrap ? 250 : 0,
+    pictureId: nearWrap ? 0x7ff0 : 300, tl0PicIdx: nearWrap ? 250 : 0, flexible,
   });
   return { router, ...side, producer, sender };
 }
@@ -82,6 +82,8 @@ const flow = (sender) => pump(() => sender.sendPicture(), FRAME_MS);
 function waitPictures(c, mark, n, what) {
   return c.peer.until((x) => x.rtp.filter((q) => q.index >= mark && q.ssrc === c.wire.ssrc && q.marker).length >= n, what, 6000);
 }
+
+const FLEX = { false: 'non-flexible ', true: 'flexible mode ' };
 
 const picturesSince = (pictures, mark) => pictures.filter((p) => p.pairs[0].out.index >= mark);
 
@@ -174,61 +176,63 @@ describe('VP9 SVC producer', () => {
 });
 
 describe('VP9 SVC consumer', () => {
-  test('L3T3: type svc, default top layers; spatial layers dropped per picture with the marker moved, temporal layers dropped and taken back', async () => {
-    const s = await svcSession(worker, { mode: 'L3T3', nearWrap: true });
-    const c = await svcConsumer(s);
-    assert.equal(c.consumer.type, 'svc');
-    assert.equal(c.consumer.rtpParameters.encodings.length, 1);
-    assert.equal(c.consumer.rtpParameters.encodings[0].scalabilityMode, 'L3T3');
-    assert.ok(c.wire.rtxSsrc, 'RTX negotiated');
-    assert.deepEqual(c.consumer.preferredLayers, { spatialLayer: 2, temporalLayer: 2 });
-    assert.equal(c.consumer.currentLayers ?? null, null);
-    const p = flow(s.sender);
-    try {
-      await waitLayers(c, { spatialLayer: 2, temporalLayer: 2 }, 'start');
-      await waitPictures(c, 0, 8, '8 whole pictures');
+  for (const flexible of [false, true]) {
+    test(`${FLEX[flexible]}L3T3: type svc, default top layers; spatial layers dropped per picture with the marker moved, temporal layers dropped and taken back`, async () => {
+      const s = await svcSession(worker, { mode: 'L3T3', nearWrap: true, flexible });
+      const c = await svcConsumer(s);
+      assert.equal(c.consumer.type, 'svc');
+      assert.equal(c.consumer.rtpParameters.encodings.length, 1);
+      assert.equal(c.consumer.rtpParameters.encodings[0].scalabilityMode, 'L3T3');
+      assert.ok(c.wire.rtxSsrc, 'RTX negotiated');
+      assert.deepEqual(c.consumer.preferredLayers, { spatialLayer: 2, temporalLayer: 2 });
+      assert.equal(c.consumer.currentLayers ?? null, null);
+      const p = flow(s.sender);
+      try {
+        await waitLayers(c, { spatialLayer: 2, temporalLayer: 2 }, 'start');
+        await waitPictures(c, 0, 8, '8 whole pictures');
 
-      await c.consumer.setPreferredLayers({ spatialLayer: 1, temporalLayer: 2 });
-      await waitLayers(c, { spatialLayer: 1, temporalLayer: 2 }, 'to 1/2');
-      const m1b = c.peer.arrivals;
-      await waitPictures(c, m1b, 8, 'pictures at 1/2');
+        await c.consumer.setPreferredLayers({ spatialLayer: 1, temporalLayer: 2 });
+        await waitLayers(c, { spatialLayer: 1, temporalLayer: 2 }, 'to 1/2');
+        const m1b = c.peer.arrivals;
+        await waitPictures(c, m1b, 8, 'pictures at 1/2');
 
-      const e12 = c.peer.arrivals;
-      await c.consumer.setPreferredLayers({ spatialLayer: 0, temporalLayer: 0 });
-      await waitLayers(c, { spatialLayer: 0, temporalLayer: 0 }, 'to 0/0');
-      const m2 = c.peer.arrivals;
-      await waitPictures(c, m2, 4, 'pictures at 0/0');
+        const e12 = c.peer.arrivals;
+        await c.consumer.setPreferredLayers({ spatialLayer: 0, temporalLayer: 0 });
+        await waitLayers(c, { spatialLayer: 0, temporalLayer: 0 }, 'to 0/0');
+        const m2 = c.peer.arrivals;
+        await waitPictures(c, m2, 4, 'pictures at 0/0');
 
-      const e00 = c.peer.arrivals;
-      await c.consumer.setPreferredLayers({ spatialLayer: 0, temporalLayer: 1 });
-      await waitLayers(c, { spatialLayer: 0, temporalLayer: 1 }, 'to 0/1');
-      const m3 = c.peer.arrivals;
-      await waitPictures(c, m3, 6, 'pictures at 0/1');
-      p.stop();
-      await sleep(50);
+        const e00 = c.peer.arrivals;
+        await c.consumer.setPreferredLayers({ spatialLayer: 0, temporalLayer: 1 });
+        await waitLayers(c, { spatialLayer: 0, temporalLayer: 1 }, 'to 0/1');
+        const m3 = c.peer.arrivals;
+        await waitPictures(c, m3, 6, 'pictures at 0/1');
+        p.stop();
+        await sleep(50);
 
-      const { pictures } = checkVp9Svc(c.peer.rtpOf(c.wire.ssrc), s.sender);
-      assert.ok(picturesSince(pictures, 0).slice(0, 4).every((x) => x.top === 2), 'all three layers at first');
-      const at12 = picturesSince(pictures, m1b).filter((x) => x.pairs[0].out.index < e12);
-      assert.ok(at12.length >= 6 && at12.every((x) => x.top === 1), 'layer 2 dropped at 1/2; the marker on layer 1\'s E packet');
-      assert.ok(at12.some((x) => x.picture.tid === 2), 'all temporal layers at 1/2');
-      const at00 = picturesSince(pictures, m2).filter((x) => x.pairs[0].out.index < e00);
-      assert.ok(at00.length >= 3 && at00.every((x) => x.top === 0 && x.picture.tid === 0), 'only layer 0, TL0 at 0/0');
-      const at01 = picturesSince(pictures, m3);
-      assert.ok(at01.every((x) => x.top === 0 && x.picture.tid <= 1), 'layer 0, TL0/TL1 at 0/1');
-      assert.ok(at01.some((x) => x.picture.tid === 1), 'TL1 taken back at 0/1 (at a switching-up point)');
-      assertLayerEvents(c.layers, [
-        { spatialLayer: 2, temporalLayer: 2 }, { spatialLayer: 1, temporalLayer: 2 },
-        { spatialLayer: 0, temporalLayer: 0 }, { spatialLayer: 0, temporalLayer: 1 },
-      ]);
-      // The source crossed its seq, ts and PictureID wraps while forwarded.
-      const src = pictures.map((x) => x.picture);
-      assert.ok(src.some((x) => x.ts > 0xffff0000) && src.some((x) => x.ts < 0x100000), 'across the ts wrap');
-      assert.ok(src.some((x) => x.pictureId > 0x7ff0) && src.some((x) => x.pictureId < 0x20), 'across the PictureID wrap');
-    } finally {
-      p.stop();
-    }
-  });
+        const { pictures } = checkVp9Svc(c.peer.rtpOf(c.wire.ssrc), s.sender);
+        assert.ok(picturesSince(pictures, 0).slice(0, 4).every((x) => x.top === 2), 'all three layers at first');
+        const at12 = picturesSince(pictures, m1b).filter((x) => x.pairs[0].out.index < e12);
+        assert.ok(at12.length >= 6 && at12.every((x) => x.top === 1), 'layer 2 dropped at 1/2; the marker on layer 1\'s E packet');
+        assert.ok(at12.some((x) => x.picture.tid === 2), 'all temporal layers at 1/2');
+        const at00 = picturesSince(pictures, m2).filter((x) => x.pairs[0].out.index < e00);
+        assert.ok(at00.length >= 3 && at00.every((x) => x.top === 0 && x.picture.tid === 0), 'only layer 0, TL0 at 0/0');
+        const at01 = picturesSince(pictures, m3);
+        assert.ok(at01.every((x) => x.top === 0 && x.picture.tid <= 1), 'layer 0, TL0/TL1 at 0/1');
+        assert.ok(at01.some((x) => x.picture.tid === 1), 'TL1 taken back at 0/1 (at a switching-up point)');
+        assertLayerEvents(c.layers, [
+          { spatialLayer: 2, temporalLayer: 2 }, { spatialLayer: 1, temporalLayer: 2 },
+          { spatialLayer: 0, temporalLayer: 0 }, { spatialLayer: 0, temporalLayer: 1 },
+        ]);
+        // The source crossed its seq, ts and PictureID wraps while forwarded.
+        const src = pictures.map((x) => x.picture);
+        assert.ok(src.some((x) => x.ts > 0xffff0000) && src.some((x) => x.ts < 0x100000), 'across the ts wrap');
+        assert.ok(src.some((x) => x.pictureId > 0x7ff0) && src.some((x) => x.pictureId < 0x20), 'across the PictureID wrap');
+      } finally {
+        p.stop();
+      }
+    });
+  }
 
   // Found the worker forwarding upper layers of a picture whose layer 0 it had
   // already sent with the marker set (three marker bits in one picture) when
@@ -260,46 +264,48 @@ describe('VP9 SVC consumer', () => {
     }
   });
 
-  test('L3T3_KEY (K-SVC): a spatial up-switch waits for a key picture (requested by the worker); down-switch drops upper layers', async () => {
-    const s = await svcSession(worker, { mode: 'L3T3_KEY' });
-    const c = await svcConsumer(s, { preferredLayers: { spatialLayer: 0, temporalLayer: 2 } });
-    assert.equal(c.consumer.type, 'svc');
-    assert.equal(c.consumer.rtpParameters.encodings[0].scalabilityMode, 'L3T3_KEY');
-    const p = flow(s.sender);
-    try {
-      await waitLayers(c, { spatialLayer: 0, temporalLayer: 2 }, 'start at 0/2');
-      await waitPictures(c, 0, 10, '10 pictures at 0/2');
-      const reqMark = s.sender.keyRequestLog.length;
-      const up = c.peer.arrivals;
-      await c.consumer.setPreferredLayers({ spatialLayer: 2, temporalLayer: 2 });
-      await waitLayers(c, { spatialLayer: 2, temporalLayer: 2 }, 'up to 2/2');
-      await waitPictures(c, up, 10, 'pictures after the up-switch');
-      assert.ok(s.sender.keyRequestLog.length > reqMark, 'the worker asked for a key picture to switch up');
-      await c.consumer.setPreferredLayers({ spatialLayer: 1, temporalLayer: 2 });
-      await waitLayers(c, { spatialLayer: 1, temporalLayer: 2 }, 'down to 1/2');
-      const downLanded = c.peer.arrivals;
-      await waitPictures(c, downLanded, 6, 'pictures after the down-switch');
-      p.stop();
-      await sleep(50);
-      // checkVp9Svc asserts every forwarded layer frame's references were
-      // forwarded: in K-SVC an upper layer's delta frames reference only their
-      // own layer, so an up-switch anywhere but a key picture fails there.
-      const { pictures } = checkVp9Svc(c.peer.rtpOf(c.wire.ssrc), s.sender);
-      const firstTop = pictures.find((x) => x.top > 0);
-      assert.ok(firstTop.picture.keyframe, `the first picture with upper layers is a key picture (source picture ${firstTop.picture.n})`);
-      assert.ok(picturesSince(pictures, 0).filter((x) => x.pairs[0].out.index < up).every((x) => x.top === 0));
-      assert.ok(picturesSince(pictures, downLanded).every((x) => x.top === 1), 'layer 2 dropped after the down-switch');
-      const dump = await c.consumer.dump();
-      assert.equal(dump.type, 'svc');
-      assert.deepEqual([dump.preferredSpatialLayer, dump.targetSpatialLayer, dump.currentSpatialLayer], [1, 1, 1]);
-      assert.deepEqual([dump.preferredTemporalLayer, dump.targetTemporalLayer, dump.currentTemporalLayer], [2, 2, 2]);
-      assert.equal(dump.rtpStream.params.ssrc, c.wire.ssrc);
-      const out = (await c.consumer.getStats()).find((x) => x.type === 'outbound-rtp');
-      assert.equal(out.packetCount, c.peer.rtpOf(c.wire.ssrc).length, 'packetCount: every packet the peer received');
-    } finally {
-      p.stop();
-    }
-  });
+  for (const flexible of [false, true]) {
+    test(`${FLEX[flexible]}L3T3_KEY (K-SVC): a spatial up-switch waits for a key picture (requested by the worker); down-switch drops upper layers`, async () => {
+      const s = await svcSession(worker, { mode: 'L3T3_KEY', flexible });
+      const c = await svcConsumer(s, { preferredLayers: { spatialLayer: 0, temporalLayer: 2 } });
+      assert.equal(c.consumer.type, 'svc');
+      assert.equal(c.consumer.rtpParameters.encodings[0].scalabilityMode, 'L3T3_KEY');
+      const p = flow(s.sender);
+      try {
+        await waitLayers(c, { spatialLayer: 0, temporalLayer: 2 }, 'start at 0/2');
+        await waitPictures(c, 0, 10, '10 pictures at 0/2');
+        const reqMark = s.sender.keyRequestLog.length;
+        const up = c.peer.arrivals;
+        await c.consumer.setPreferredLayers({ spatialLayer: 2, temporalLayer: 2 });
+        await waitLayers(c, { spatialLayer: 2, temporalLayer: 2 }, 'up to 2/2');
+        await waitPictures(c, up, 10, 'pictures after the up-switch');
+        assert.ok(s.sender.keyRequestLog.length > reqMark, 'the worker asked for a key picture to switch up');
+        await c.consumer.setPreferredLayers({ spatialLayer: 1, temporalLayer: 2 });
+        await waitLayers(c, { spatialLayer: 1, temporalLayer: 2 }, 'down to 1/2');
+        const downLanded = c.peer.arrivals;
+        await waitPictures(c, downLanded, 6, 'pictures after the down-switch');
+        p.stop();
+        await sleep(50);
+        // checkVp9Svc asserts every forwarded layer frame's references were
+        // forwarded: in K-SVC an upper layer's delta frames reference only their
+        // own layer, so an up-switch anywhere but a key picture fails there.
+        const { pictures } = checkVp9Svc(c.peer.rtpOf(c.wire.ssrc), s.sender);
+        const firstTop = pictures.find((x) => x.top > 0);
+        assert.ok(firstTop.picture.keyframe, `the first picture with upper layers is a key picture (source picture ${firstTop.picture.n})`);
+        assert.ok(picturesSince(pictures, 0).filter((x) => x.pairs[0].out.index < up).every((x) => x.top === 0));
+        assert.ok(picturesSince(pictures, downLanded).every((x) => x.top === 1), 'layer 2 dropped after the down-switch');
+        const dump = await c.consumer.dump();
+        assert.equal(dump.type, 'svc');
+        assert.deepEqual([dump.preferredSpatialLayer, dump.targetSpatialLayer, dump.currentSpatialLayer], [1, 1, 1]);
+        assert.deepEqual([dump.preferredTemporalLayer, dump.targetTemporalLayer, dump.currentTemporalLayer], [2, 2, 2]);
+        assert.equal(dump.rtpStream.params.ssrc, c.wire.ssrc);
+        const out = (await c.consumer.getStats()).find((x) => x.type === 'outbound-rtp');
+        assert.equal(out.packetCount, c.peer.rtpOf(c.wire.ssrc).length, 'packetCount: every packet the peer received');
+      } finally {
+        p.stop();
+      }
+    });
+  }
 
   test('NACK: two consumers at different spatial layers; each RTX carries that consumer\'s marker bit and seq for the one stored packet', async () => {
     const w = await startWorker({ SLUICE_RING_VIDEO_FLOOR_MS: '10000', SLUICE_RING_VIDEO_CEILING_MS: '10000' });
