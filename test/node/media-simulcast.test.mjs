@@ -697,6 +697,26 @@ describe('VP8 simulcast consumer', () => {
     }
   });
 
+  test('a consumer created while the encodings flow asks for a key frame and starts on it; preferred layers beyond the producer are clamped', async () => {
+    const s = await vp8Session(worker, { byRid: true });
+    const p = flow(s.sender);
+    try {
+      await waitUntil(() => s.sender.tick >= 15, '15 frames sent');
+      const reqMark = s.sender.keyRequestLog.length;
+      const c = await layeredConsumer(s, { preferredLayers: { spatialLayer: 7, temporalLayer: 9 } });
+      assert.deepEqual(c.consumer.preferredLayers, { spatialLayer: 2, temporalLayer: 2 }, 'clamped to the producer\'s layers');
+      await waitLayers(c, { spatialLayer: 2, temporalLayer: 2 }, 'start');
+      await c.peer.until((x) => x.rtpOf(c.wire.ssrc).length >= 10, 'flowing');
+      p.stop();
+      await sleep(50);
+      assert.ok(s.sender.keyRequestLog.slice(reqMark).some((r) => r.enc === 2), 'a key frame request for encoding 2');
+      const { frames } = checkVp8Simulcast(c.peer.rtpOf(c.wire.ssrc), s.sender);
+      assert.ok(frames[0].frame.keyframe && frames[0].frame.tick >= 15, 'the first frame forwarded is a key frame sent after the consumer came');
+    } finally {
+      p.stop();
+    }
+  });
+
   test('pause and resume: nothing while paused, then from a key frame with seq, ts, PictureID and TL0PICIDX continuing', async () => {
     const s = await vp8Session(worker, { byRid: false, nearWrap: true });
     const c = await layeredConsumer(s, { preferredLayers: { spatialLayer: 1 } });
