@@ -20,7 +20,7 @@ import { buildNack, buildPli, parseRtxPayload, u16, u32, tsDiff, isPli, isFir } 
 import {
   EXT, RtpStream, Vp8SimulcastSender, H264SimulcastSender, parseVp8Descriptor, parseH264, checkVp8Simulcast,
   checkH264Simulcast, mapToSource, forwardedFrames, buildVp8Descriptor, buildVp9Descriptor, parseVp9Descriptor,
-  h264FuA, h264Nal, h264StapA, NAL, assertLayerEvents, runsAfterStartup, FRAME_MS, TS_STEP, oneByteExtensions, buildRtpWithExtensions,
+  h264FuA, h264Nal, h264StapA, NAL, assertLayerEvents, runsAfterStartup, T3_PATTERN, FRAME_MS, TS_STEP, oneByteExtensions, buildRtpWithExtensions,
 } from './lib/layered.mjs';
 import { parseRtp } from './lib/rtp.mjs';
 import { dropsOf } from './lib/sluice-drops.mjs';
@@ -712,6 +712,50 @@ describe('VP8 simulcast consumer', () => {
       assert.ok(s.sender.keyRequestLog.slice(reqMark).some((r) => r.enc === 2), 'a key frame request for encoding 2');
       const { frames } = checkVp8Simulcast(c.peer.rtpOf(c.wire.ssrc), s.sender);
       assert.ok(frames[0].frame.keyframe && frames[0].frame.tick >= 15, 'the first frame forwarded is a key frame sent after the consumer came');
+    } finally {
+      p.stop();
+    }
+  });
+
+  test('a real loss on the forwarded encoding stays one gap in the output; the late packet takes its own seq (forwarded, or resent on NACK)', async () => {
+    const s = await vp8Session(worker, { byRid: false, nearWrap: true });
+    s.sender.answerNacks = false;
+    const c = await layeredConsumer(s);
+    const p = flow(s.sender);
+    try {
+      await waitLayers(c, { spatialLayer: 2, temporalLayer: 2 }, 'start');
+      await c.peer.until((x) => x.rtpOf(c.wire.ssrc).length >= 10, 'flowing');
+      // Lose the second packet of encoding 2's next TID 0 delta frame.
+      const e2 = s.sender.encodings[2];
+      const ahead = (T3_PATTERN.length - e2.pos) % T3_PATTERN.length; // frames until the next TID 0
+      const lostSeq = u16(e2.stream.seq + 2 * ahead + 1);
+      e2.stream.dropSeqs.add(lostSeq);
+      await waitUntil(() => e2.stream.log.has(lostSeq) && s.sender.tick > 0, 'the lost packet accounted for');
+      await sleep(10 * FRAME_MS);
+      p.stop();
+      await sleep(50);
+      const lostRec = e2.stream.log.get(lostSeq);
+      assert.ok(lostRec.skipped && lostRec.frame.tid === 0 && lostRec.k === 1, 'lost: packet 1 of a TID 0 frame');
+      const received = c.peer.rtpOf(c.wire.ssrc);
+      const steps = received.slice(1).map((q, i) => u16(q.seq - received[i].seq));
+      assert.deepEqual(steps.filter((d) => d !== 1), [2], 'exactly one gap of one seq in the output');
+      const gapAt = steps.indexOf(2);
+      const gapSeq = u16(received[gapAt].seq + 1);
+      assert.equal(s.sender.sourceOf(received[gapAt].payload), lostRec.frame.packets[0], 'the gap is where the lost packet belongs');
+
+      // The lost packet arrives late.
+      const mark = c.peer.arrivals;
+      s.peer.sendRtp(lostRec.raw, s.port);
+      let late = await c.peer.waitRtp((q) => q.ssrc === c.wire.ssrc, 'the late packet forwarded', 500, mark).catch(() => null);
+      if (!late) {
+        c.peer.sendRtcp(buildNack({ senderSsrc: PEER_SSRC, mediaSsrc: c.wire.ssrc, seqs: [gapSeq] }), c.port);
+        const rtx = await c.peer.waitRtp((q) => q.ssrc === c.wire.rtxSsrc, 'RTX for the gap', 3000, mark);
+        const { osn, payload } = parseRtxPayload(rtx.payload);
+        late = { ...rtx, seq: osn, payload, ssrc: c.wire.ssrc };
+      }
+      assert.equal(late.seq, gapSeq, 'the late packet fills the gap');
+      const repaired = [...received.slice(0, gapAt + 1), late, ...received.slice(gapAt + 1)];
+      checkVp8Simulcast(repaired, s.sender);
     } finally {
       p.stop();
     }

@@ -309,7 +309,7 @@ describe('VP9 SVC consumer', () => {
 
   test('NACK: two consumers at different spatial layers; each RTX carries that consumer\'s marker bit and seq for the one stored packet', async () => {
     const w = await startWorker({ SLUICE_RING_VIDEO_FLOOR_MS: '10000', SLUICE_RING_VIDEO_CEILING_MS: '10000' });
-    const s = await svcSession(w, { mode: 'L3T3' });
+    const s = await svcSession(w, { mode: 'L3T3', nearWrap: true });
     const top = await svcConsumer(s);
     const mid = await svcConsumer(s, { preferredLayers: { spatialLayer: 1, temporalLayer: 2 } });
     const p = flow(s.sender);

@@ -487,6 +487,7 @@ export class Vp8SimulcastSender {
   constructor({ peer, port, pt, rtxPt, encodings, mid, ridPackets = Infinity, temporalLayers = 3, packetsPerFrame = 2,
     keyPackets = 3, size = 100 }) {
     Object.assign(this, { peer, port, pt, mid, ridPackets, temporalLayers, packetsPerFrame, keyPackets, size });
+    this.answerNacks = true; // false: a loss stays a loss
     this.keyRequests = new FeedbackReader(peer);
     this.keyRequestLog = []; // { enc, kind, at }
     this.nackLog = []; // { enc, seq, at }
@@ -523,7 +524,10 @@ export class Vp8SimulcastSender {
       const e = this.encodingOfSsrc(r.ssrc);
       if (!e) continue;
       if (r.kind === 'nack') {
-        for (const seq of r.seqs) if (e.stream.retransmit(seq)) this.nackLog.push({ enc: e.enc, seq, at: r.at });
+        for (const seq of r.seqs) {
+          this.nackLog.push({ enc: e.enc, seq, at: r.at });
+          if (this.answerNacks) e.stream.retransmit(seq);
+        }
         continue;
       }
       e.keyPending = true;
