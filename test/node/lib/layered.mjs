@@ -10,7 +10,7 @@
 // source and check that each forwarded frame is decodable where it lands.
 
 import assert from 'node:assert/strict';
-import { buildRtp, buildSr, buildSdesCname, compound, isPli, isFir, isNack, u16, u32, seqDiff, tsDiff } from './rtp.mjs';
+import { buildRtp, buildSr, buildSdesCname, compound, isPli, isFir, isNack, u16, u32, tsDiff } from './rtp.mjs';
 
 // ---------------------------------------------------------------------------
 // RTP header extensions, one-byte form (RFC 8285 §4.2)
@@ -1076,4 +1076,3 @@ export function assertLayerEvents(events, milestones, what = 'layerschange') {
   }
 }
 
-export { u16, u32, seqDiff, tsDiff };
