@@ -903,7 +903,7 @@ describe('H264 simulcast consumer', () => {
   }
 
   for (const keyStyle of ['fu-a', 'stap-a']) {
-    test(`key frames as ${keyStyle === 'fu-a' ? 'STAP-A (SPS, PPS) + FU-A IDR' : 'one STAP-A (SPS, PPS, IDR)'}: switches only there, payloads untouched, seq/ts continuous`, async () => {
+    test(`key frames as ${keyStyle === 'fu-a' ? 'STAP-A (SPS, PPS) + FU-A IDR' : 'one STAP-A (SPS, PPS, IDR)'}: switches only there, payloads untouched, seq/ts continuous, NACK answered from this stream`, async () => {
       const s = await h264Session(keyStyle);
       assert.equal(s.producer.type, 'simulcast');
       const c = await layeredConsumer(s, { preferredLayers: { spatialLayer: 2 } });
@@ -927,6 +927,16 @@ describe('H264 simulcast consumer', () => {
         assert.deepEqual(runsAfterStartup(runs, frames, 2).map((r) => r.enc), [2, 0, 1]);
         pairs.forEach(({ out, src }) => assert.ok(out.payload.equals(src.payload), 'H264 payload forwarded as sent'));
         assert.ok(s.sender.encodings.some((e) => e.frames.some((f) => f.packets.some((q) => q.seq === 0))), 'a stream crossed the seq wrap');
+        // NACK the last run's first packet (its key frame) and the last packet.
+        const targets = [frames[runs.at(-1).from].pairs[0].out, received.at(-1)];
+        const nackMark = c.peer.arrivals;
+        c.peer.sendRtcp(buildNack({ senderSsrc: PEER_SSRC, mediaSsrc: c.wire.ssrc, seqs: targets.map((t) => t.seq) }), c.port);
+        await c.peer.until((x) => x.rtp.filter((q) => q.index >= nackMark && q.ssrc === c.wire.rtxSsrc).length >= 2, 'two RTX packets');
+        for (const r of c.peer.rtp.filter((q) => q.index >= nackMark && q.ssrc === c.wire.rtxSsrc)) {
+          const { osn, payload } = parseRtxPayload(r.payload);
+          const orig = targets.find((t) => t.seq === osn);
+          assert.ok(orig && payload.equals(orig.payload) && r.ts === orig.ts && r.marker === orig.marker, `RTX for ${osn} is the packet this consumer got`);
+        }
       } finally {
         p.stop();
       }
