@@ -12,7 +12,7 @@ import {
   startWorker, closeAll, nextEvent, UdpPeer, StreamSender, videoSession, audioSession, openConsumer,
   openProducerSide, videoProducerOptions, checkForwarded, assertContiguous,
   fenceReceived, waitUntil, audioProducerOptions, MEDIA_CODECS, PRODUCER_VP8_PT, PRODUCER_OPUS_PT,
-  SEND_PATH,
+  SEND_PATH, openConsumerSide, consumerWire,
 } from './lib/media-peer.mjs';
 import { buildSr, buildSdesCname, isPli, u16, RTCP } from './lib/rtp.mjs';
 
@@ -111,6 +111,44 @@ describe('forwarding to a simple consumer', () => {
     checkForwarded(received, s.sender, c.wire);
     assertContiguous(received);
     assert.equal(received[0].marker, true);
+  });
+
+  test('Opus with ignoreDtx: DTX packets (TOC byte only) are not sent, seqs stay contiguous; without it they are', async () => {
+    const s = await audioSession(worker);
+    const side = await openConsumerSide(s.router);
+    const dtxOff = await openConsumer(s.router, s.producer);
+    const consumer = await side.transport.consume({ producerId: s.producer.id, rtpCapabilities: s.router.rtpCapabilities, ignoreDtx: true });
+    const wire = consumerWire(consumer);
+    // 10 voice, 5 DTX (a 1-byte TOC payload), 10 voice.
+    const dtx = [];
+    for (let i = 0; i < 25; ++i) {
+      if (i >= 10 && i < 15) {
+        dtx.push(s.sender.sendPacket({ payload: Buffer.from([0xf8]) }));
+        s.sender.ts = (s.sender.ts + s.sender.tsStep) >>> 0;
+      } else {
+        s.sender.sendOpus();
+      }
+    }
+    await side.peer.until((p) => p.rtpOf(wire.ssrc).length >= 20, '20 voice packets');
+    await dtxOff.peer.until((p) => p.rtpOf(dtxOff.wire.ssrc).length >= 25, 'all 25 packets without ignoreDtx');
+    await fenceReceived(s.transport, s.peer.bytesSent);
+    const got = side.peer.rtpOf(wire.ssrc);
+    assert.equal(got.length, 20, 'the 5 DTX packets left out');
+    assert.ok(got.every((p) => p.payload.length > 1), 'no DTX payload forwarded');
+    assertContiguous(got, 'ignoreDtx consumer');
+    assert.equal(dtxOff.peer.rtpOf(dtxOff.wire.ssrc).filter((p) => p.payload.length === 1).length, dtx.length);
+  });
+
+  test("an audio consumer's stats: its outbound stream, and the producer's inbound one only once it received media", async () => {
+    const s = await audioSession(worker);
+    const c = await openConsumer(s.router, s.producer);
+    const before = await c.consumer.getStats();
+    assert.deepEqual(before.map((x) => x.type), ['outbound-rtp']);
+    for (let i = 0; i < 5; ++i) s.sender.sendOpus();
+    await c.peer.until((p) => p.rtpOf(c.wire.ssrc).length >= 5, '5 Opus packets');
+    const after = await c.consumer.getStats();
+    assert.deepEqual(after.map((x) => x.type), ['outbound-rtp', 'inbound-rtp']);
+    assert.equal(after[1].packetCount, 5);
   });
 
   test('several consumers get the same streams, each with its own SSRC (audio + video on one transport)', async () => {

@@ -290,8 +290,9 @@ void Consumer::HandleGetStats(channel::Request& request) {
     stats.push_back(streams_[i].FillStats(ctx, b, now));
   if (StatsIncludeSources() && producer_ != nullptr) {
     for (size_t i = 0; i < streamCount_; ++i)
-      if (RecvStream* source = producer_->StreamAt(streams_[i].SourceIdx()))
-        stats.push_back(source->FillStats(b, now));
+      if (RecvStream* source = producer_->StreamAt(streams_[i].SourceIdx());
+          source != nullptr && source->PacketsReceived() > 0)
+        stats.push_back(source->FillStats(b, now)); // a stream that received nothing: none
   }
   const auto body = FBS::Consumer::CreateGetStatsResponseDirect(b, &stats);
   request.Accept(FBS::Response::Body::Consumer_GetStatsResponse, body.Union());

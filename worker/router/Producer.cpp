@@ -192,15 +192,16 @@ Producer::Routed Producer::ReceiveRtp(const rtp::RtpPacket& packet, uint64_t now
   const auto r = stream->OnPacket(*view, slot, isRtx, nowMs);
   if (!r.fresh)
     return routed;
-  rtp::codecs::CodecPacket cp;
-  if (params_.kind == MediaKind::Video) {
-    cp = rtp::codecs::ReadCodecPacket(codec->codecKind, *view, frameMarkingId_);
-    // Codecs without a layer reader still gate on their key frames.
-    if (codec->codecKind == rtp::codecs::CodecKind::Unknown)
-      cp.keyFrame =
-          KeyFrameCodecFor(codec->family) != rtp::KeyFrameCodec::Unknown &&
-          rtp::IsKeyFrame(KeyFrameCodecFor(codec->family), view->Payload(), view->PayloadSize());
-  }
+  rtp::codecs::CodecPacket cp =
+      rtp::codecs::ReadCodecPacket(codec->codecKind, *view, frameMarkingId_);
+  // Codecs without a layer reader still gate on their key frames.
+  if (params_.kind == MediaKind::Video && codec->codecKind == rtp::codecs::CodecKind::Unknown)
+    cp.keyFrame =
+        KeyFrameCodecFor(codec->family) != rtp::KeyFrameCodec::Unknown &&
+        rtp::IsKeyFrame(KeyFrameCodecFor(codec->family), view->Payload(), view->PayloadSize());
+  if (params_.kind == MediaKind::Video && codec->codecKind != rtp::codecs::CodecKind::Unknown &&
+      !cp.malformed)
+    stream->CountLayer(cp.spatial, cp.temporal, view->Size(), nowMs);
   const bool keyFrame = cp.keyFrame;
   const size_t index = stream->Params().encodingIdx;
   if (keyFrame)

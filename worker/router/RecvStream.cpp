@@ -1,5 +1,7 @@
 #include "sluice/router/RecvStream.hpp"
 
+#include <string>
+
 #include <algorithm>
 
 #include "sluice/router/StreamDump.hpp"
@@ -182,6 +184,16 @@ bool RecvStream::UpdateScore(uint64_t nowMs) {
   return changed;
 }
 
+void RecvStream::CountLayer(uint8_t spatial, uint8_t temporal, size_t bytes, uint64_t nowMs) {
+  if (spatial >= kMaxSpatial || temporal >= kMaxTemporal)
+    return;
+  if (!layerRates_)
+    layerRates_ = std::make_unique<util::RateCalculator[]>(size_t{kMaxSpatial} * kMaxTemporal);
+  const size_t i = size_t{spatial} * kMaxTemporal + temporal;
+  layerRates_[i].Update(static_cast<uint32_t>(bytes), nowMs);
+  layersSeen_ |= static_cast<uint16_t>(1u << i);
+}
+
 bool RecvStream::Active(uint64_t nowMs) const {
   return started_ && nowMs - lastPacketMs_ <= kScoreSilenceMs && (score_ != 0 || !scored_);
 }
@@ -211,7 +223,22 @@ flatbuffers::Offset<FBS::RtpStream::Stats> RecvStream::FillStats(flatbuffers::Fl
       stats_.rtxDiscarded, 0.0f);
   const auto baseWrapped =
       FBS::RtpStream::CreateStats(b, FBS::RtpStream::StatsData::BaseStats, base.Union());
-  const std::vector<flatbuffers::Offset<FBS::RtpStream::BitrateByLayer>> layers;
+  std::vector<flatbuffers::Offset<FBS::RtpStream::BitrateByLayer>> layers;
+  // Each layer's bitrate includes the layers it needs ("S.T": spatial S and
+  // temporal T with everything below them).
+  for (uint8_t sp = 0; sp < kMaxSpatial && layerRates_; ++sp) {
+    for (uint8_t t = 0; t < kMaxTemporal; ++t) {
+      if ((layersSeen_ >> (sp * kMaxTemporal + t) & 1u) == 0)
+        continue;
+      uint64_t bitrate = 0;
+      for (uint8_t s2 = 0; s2 <= sp; ++s2)
+        for (uint8_t t2 = 0; t2 <= t; ++t2)
+          bitrate += layerRates_[s2 * kMaxTemporal + t2].Rate(nowMs);
+      const std::string name = std::to_string(sp) + "." + std::to_string(t);
+      layers.push_back(FBS::RtpStream::CreateBitrateByLayerDirect(
+          b, name.c_str(), static_cast<uint32_t>(std::min<uint64_t>(bitrate, UINT32_MAX))));
+    }
+  }
   const auto recv = FBS::RtpStream::CreateRecvStatsDirect(
       b, baseWrapped, jitterQ4_ >> 4, stats_.packets, stats_.bytes, rate_.Rate(nowMs), &layers);
   return FBS::RtpStream::CreateStats(b, FBS::RtpStream::StatsData::RecvStats, recv.Union());

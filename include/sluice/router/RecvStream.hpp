@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -67,6 +68,13 @@ public:
   std::optional<int64_t> NtpMsOfRtp(uint32_t ts) const;
   std::optional<uint32_t> RtpOfNtpMs(int64_t ntpMs) const;
   rtcp::ReportBlock MakeReport(uint64_t nowMs);
+  // A received packet's spatial / temporal layer (layered video), for the
+  // bitrate each layer needs (bitrateByLayer). Layers beyond kMaxSpatial x
+  // kMaxTemporal are not measured. The table is allocated on the first call.
+  void CountLayer(uint8_t spatial, uint8_t temporal, size_t bytes, uint64_t nowMs);
+  static constexpr uint8_t kMaxSpatial = 3;
+  static constexpr uint8_t kMaxTemporal = 4;
+
   // Largest RTT among the consumers of this stream: sizes the ring window.
   void SetRtt(uint32_t rttMs);
   void Tick(uint64_t nowMs);
@@ -134,6 +142,8 @@ private:
   uint64_t scoreExpectedPrior_ = 0;
   uint64_t scoreReceivedPrior_ = 0;
   util::RateCalculator rate_;
+  std::unique_ptr<util::RateCalculator[]> layerRates_; // [spatial * kMaxTemporal + temporal]
+  uint16_t layersSeen_ = 0;                            // bit per layerRates_ entry
   Counters stats_;
 };
 

@@ -1,6 +1,7 @@
 // The simple kind: the producer's only encoding, sent as one stream (plus its
-// RTX) with the consumer's SSRC. Everything but "which packets" is the
-// Consumer base and its ConsumerStream.
+// RTX) with the consumer's SSRC; with ignoreDtx, Opus DTX packets are left
+// out (the output seqs close over them). Everything but "which packets" is
+// the Consumer base and its ConsumerStream.
 #pragma once
 
 #include "sluice/router/Consumer.hpp"
@@ -22,6 +23,7 @@ private:
 
   RecvStream* source_; // the producer's first (only) stream
   ConsumerStream stream_;
+  bool ignoreDtx_; // consume({ ignoreDtx }): Opus DTX packets are not sent
 };
 
 } // namespace sluice::router

@@ -2,6 +2,7 @@
 
 #include "sluice/rtp/KeyFrame.hpp"
 #include "sluice/rtp/codecs/H264.hpp"
+#include "sluice/rtp/codecs/Opus.hpp"
 #include "sluice/rtp/codecs/Vp8.hpp"
 #include "sluice/rtp/codecs/Vp9.hpp"
 
@@ -89,6 +90,11 @@ CodecPacket ReadCodecPacket(CodecKind codec, const RtpPacket& packet, uint8_t fr
   case CodecKind::H264:
   case CodecKind::H264Svc:
     return ReadH264(packet, frameMarkingId);
+  case CodecKind::Opus: {
+    CodecPacket cp;
+    cp.dtx = IsOpusDtx(packet.Payload(), packet.PayloadSize());
+    return cp;
+  }
   default:
     return CodecPacket{};
   }

@@ -32,6 +32,7 @@ struct CodecPacket {
   bool frameEnd = true;      // last packet of a (layer) frame (VP9 E; others: the marker)
   bool hasPictureId = false; // carries a PictureID (VP8, VP9)
   PictureIdIn ids;           // its PictureID / TL0PICIDX, for a consumer's rewriter
+  bool dtx = false;          // Opus: a DTX packet (a consumer with ignoreDtx skips it)
 };
 
 // `frameMarkingId`: the negotiated id of the frame-marking extension (0:
