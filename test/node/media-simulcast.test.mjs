@@ -358,6 +358,28 @@ describe('VP8 simulcast producer (works without layered consumers)', () => {
   });
 });
 
+describe('VP8 simulcast producer: bitrateByLayer', () => {
+  test('each encoding\'s stats carry bitrateByLayer for its temporal layers, each with the layers it needs', async () => {
+    const s = await vp8Session(worker, { byRid: true });
+    const p = flow(s.sender);
+    try {
+      const want = ['0.0', '0.1', '0.2'];
+      const stats = await waitUntil(async () => {
+        const st = await s.producer.getStats();
+        return st.length === 3 && st.every((x) => want.every((k) => x.bitrateByLayer?.[k] > 0)) && st;
+      }, 'bitrateByLayer 0.0, 0.1, 0.2 above zero on every encoding', 6000);
+      for (const x of stats) {
+        const b = x.bitrateByLayer;
+        assert.deepEqual(Object.keys(b).sort(), want, `rid ${x.rid}: layers`);
+        assert.ok(b['0.0'] < b['0.1'] && b['0.1'] < b['0.2'], `rid ${x.rid}: each layer adds to the ones it needs (${JSON.stringify(b)})`);
+        assert.ok(b['0.2'] <= x.bitrate * 1.5 && b['0.2'] >= x.bitrate / 1.5, `rid ${x.rid}: the top layer is about the stream's bitrate (${b['0.2']} vs ${x.bitrate})`);
+      }
+    } finally {
+      p.stop();
+    }
+  });
+});
+
 describe('VP8 simulcast producer: loss repaired by RTX (by RRID, by SSRC)', () => {
   for (const byRid of [true, false]) {
     test(`a packet lost on encoding 1 is NACKed for that encoding and repaired from RTX ${byRid ? 'named by the repaired-RID extension' : 'on its announced SSRC'}`, async () => {

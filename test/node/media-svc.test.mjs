@@ -175,6 +175,30 @@ describe('VP9 SVC producer', () => {
   });
 });
 
+describe('VP9 SVC producer: bitrateByLayer', () => {
+  test('L3T3: bitrateByLayer for the nine layers, growing with spatial and temporal layer', async () => {
+    const s = await svcSession(worker, { mode: 'L3T3' });
+    const p = flow(s.sender);
+    try {
+      const keys = [0, 1, 2].flatMap((sl) => [0, 1, 2].map((tl) => `${sl}.${tl}`));
+      const [st] = await waitUntil(async () => {
+        const x = await s.producer.getStats();
+        return x.length === 1 && keys.every((k) => x[0].bitrateByLayer?.[k] > 0) && x;
+      }, 'bitrateByLayer for 0.0 .. 2.2 above zero', 6000);
+      const b = st.bitrateByLayer;
+      assert.deepEqual(Object.keys(b).sort(), keys);
+      for (let sl = 0; sl < 3; ++sl) {
+        for (let tl = 0; tl < 3; ++tl) {
+          if (tl > 0) assert.ok(b[`${sl}.${tl}`] > b[`${sl}.${tl - 1}`], `${sl}.${tl} above ${sl}.${tl - 1} (${JSON.stringify(b)})`);
+          if (sl > 0) assert.ok(b[`${sl}.${tl}`] > b[`${sl - 1}.${tl}`], `${sl}.${tl} above ${sl - 1}.${tl} (${JSON.stringify(b)})`);
+        }
+      }
+    } finally {
+      p.stop();
+    }
+  });
+});
+
 describe('VP9 SVC consumer', () => {
   for (const flexible of [false, true]) {
     test(`${FLEX[flexible]}L3T3: type svc, default top layers; spatial layers dropped per picture with the marker moved, temporal layers dropped and taken back`, async () => {
