@@ -14,7 +14,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  startWorker, closeAll, openProducerSide, openConsumerSide, consumerWire, pump, waitUntil,
+  startWorker, closeAll, openProducerSide, openConsumerSide, consumerWire, pump, waitUntil, nextEvent,
 } from './lib/media-peer.mjs';
 import { buildNack, buildPli, parseRtxPayload, parseRtp, u16, tsDiff, isPli, isFir } from './lib/rtp.mjs';
 import {
@@ -688,6 +688,33 @@ describe('VP8 simulcast consumer', () => {
       await sleep(50);
       const { runs, frames } = checkVp8Simulcast(c.peer.rtpOf(c.wire.ssrc), s.sender, { tsSlackMs: 500 });
       assert.deepEqual(runsAfterStartup(runs, frames, 2).map((r) => r.enc), [2, 1, 2]);
+    } finally {
+      p.stop();
+    }
+  });
+
+  test('producer pause and resume: producerpause/producerresume, nothing while paused, then from a key frame with everything continuous', async () => {
+    const s = await vp8Session(worker, { byRid: true });
+    const c = await layeredConsumer(s, { preferredLayers: { spatialLayer: 0, temporalLayer: 2 } });
+    const p = flow(s.sender);
+    try {
+      await waitLayers(c, { spatialLayer: 0, temporalLayer: 2 }, 'start');
+      await c.peer.until((x) => x.rtpOf(c.wire.ssrc).length >= 12, 'flowing');
+      const paused = nextEvent(c.consumer, 'producerpause');
+      await s.producer.pause();
+      await paused;
+      await sleep(3 * FRAME_MS);
+      const pausedAt = c.peer.arrivals;
+      await sleep(12 * FRAME_MS);
+      assert.equal(c.peer.rtp.filter((q) => q.index >= pausedAt && q.ssrc === c.wire.ssrc).length, 0, 'nothing while the producer is paused');
+      const resumed = nextEvent(c.consumer, 'producerresume');
+      await s.producer.resume();
+      await resumed;
+      await c.peer.until((x) => x.rtp.filter((q) => q.index >= pausedAt && q.ssrc === c.wire.ssrc).length >= 10, 'flowing after resume');
+      p.stop();
+      await sleep(50);
+      const { frames } = checkVp8Simulcast(c.peer.rtpOf(c.wire.ssrc), s.sender, { tsSlackMs: 500 });
+      assert.ok(frames.find((f) => f.pairs[0].out.index >= pausedAt).frame.keyframe, 'resumed on a key frame');
     } finally {
       p.stop();
     }
