@@ -841,6 +841,34 @@ describe('VP8 simulcast consumer', () => {
     }
   });
 
+  test('a NACK for seqs this consumer never sent (ahead of it, long before it) resends nothing and harms nothing', async () => {
+    const s = await vp8Session(worker, { byRid: false });
+    const c = await layeredConsumer(s, { preferredLayers: { spatialLayer: 1, temporalLayer: 0 } });
+    const p = flow(s.sender);
+    try {
+      await waitLayers(c, { spatialLayer: 1, temporalLayer: 0 }, 'start');
+      await c.peer.until((x) => x.rtpOf(c.wire.ssrc).length >= 8, 'flowing');
+      p.stop();
+      await sleep(30);
+      const received = c.peer.rtpOf(c.wire.ssrc);
+      const last = received.at(-1).seq;
+      const mark = c.peer.arrivals;
+      const bogus = [...Array(16).keys()].map((k) => u16(last + 1 + k)).concat([u16(received[0].seq - 300), u16(received[0].seq - 1)]);
+      c.peer.sendRtcp(buildNack({ senderSsrc: PEER_SSRC, mediaSsrc: c.wire.ssrc, seqs: bogus }), c.port);
+      // A real NACK after them is still answered, and only it.
+      c.peer.sendRtcp(buildNack({ senderSsrc: PEER_SSRC, mediaSsrc: c.wire.ssrc, seqs: [received.at(-2).seq] }), c.port);
+      const rtx = await c.peer.waitRtp((q) => q.ssrc === c.wire.rtxSsrc, 'RTX for the real NACK', 3000, mark);
+      await sleep(100);
+      const all = c.peer.rtp.filter((q) => q.index >= mark);
+      assert.equal(all.length, 1, `only the one real retransmission (got OSNs ${all.map((q) => parseRtxPayload(q.payload).osn)})`);
+      assert.equal(parseRtxPayload(rtx.payload).osn, received.at(-2).seq);
+      assert.ok(parseRtxPayload(rtx.payload).payload.equals(received.at(-2).payload));
+      await worker.dump();
+    } finally {
+      p.stop();
+    }
+  });
+
   test('consumer without RTX: a NACK is answered by a plain resend with the same seq and bytes', async () => {
     const s = await vp8Session(worker, { byRid: false });
     const caps = structuredClone(s.router.rtpCapabilities);
