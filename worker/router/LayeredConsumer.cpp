@@ -11,9 +11,12 @@ namespace {
 using rtp::codecs::CodecKind;
 
 // The codecs whose payload head a layered consumer rewrites (PictureID,
-// TL0PICIDX, VP9 end of picture); H264 needs no payload change.
+// TL0PICIDX, VP9 end of picture) or checks on resend (H264 SVC layers);
+// plain H264 needs neither.
 CodecKind RewriteCodec(CodecKind codec) {
-  return codec == CodecKind::Vp8 || codec == CodecKind::Vp9 ? codec : CodecKind::Unknown;
+  return codec == CodecKind::Vp8 || codec == CodecKind::Vp9 || codec == CodecKind::H264Svc
+             ? codec
+             : CodecKind::Unknown;
 }
 
 uint8_t TemporalLayersOf(const FBS::Transport::ConsumeRequest& request) {

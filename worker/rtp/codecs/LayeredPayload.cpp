@@ -79,6 +79,39 @@ CodecPacket ReadH264(const RtpPacket& packet, uint8_t frameMarkingId) {
   return cp;
 }
 
+// RFC 6190 §1.1.3: the 3-byte NAL unit header SVC extension that follows the
+// NAL unit header of a prefix (14) or coded slice extension (20) NAL unit.
+//   |S|I| PRID(6) |N| DID(3) | QID(4) | TID(3) |U|D|O| RR |
+// DID is the spatial (dependency) layer, TID the temporal one, I the
+// idr_flag. Returns false when the first NAL unit carries none.
+bool ReadSvcExtension(const uint8_t* p, size_t len, CodecPacket* cp) {
+  if (len < 1)
+    return false;
+  size_t off = 0;
+  uint8_t type = p[0] & 0x1F;
+  if (type == 24) { // STAP-A: the first aggregated unit
+    if (len < 4)
+      return false;
+    off = 3;
+    type = p[off] & 0x1F;
+  } else if (type == 28) { // FU-A: the extension opens the start fragment
+    if (len < 2 || (p[1] & 0x80) == 0)
+      return false;
+    type = p[1] & 0x1F;
+    off = 1; // the extension follows the FU header as it would the NAL header
+  }
+  if (type != 14 && type != 20)
+    return false;
+  if (len < off + 4)
+    return false;
+  const uint8_t* e = p + off + 1;
+  cp->spatial = (e[1] >> 4) & 0x07;
+  cp->temporal = (e[2] >> 5) & 0x07;
+  cp->keyFrame = cp->keyFrame || (e[0] & 0x40) != 0;
+  cp->spatialSync = (e[0] & 0x40) != 0;
+  return true;
+}
+
 } // namespace
 
 CodecPacket ReadCodecPacket(CodecKind codec, const RtpPacket& packet, uint8_t frameMarkingId) {
@@ -88,8 +121,13 @@ CodecPacket ReadCodecPacket(CodecKind codec, const RtpPacket& packet, uint8_t fr
   case CodecKind::Vp9:
     return ReadVp9(packet);
   case CodecKind::H264:
-  case CodecKind::H264Svc:
     return ReadH264(packet, frameMarkingId);
+  case CodecKind::H264Svc: {
+    CodecPacket cp = ReadH264(packet, frameMarkingId);
+    if (!cp.malformed)
+      ReadSvcExtension(packet.Payload(), packet.PayloadSize(), &cp);
+    return cp;
+  }
   case CodecKind::Opus: {
     CodecPacket cp;
     cp.dtx = IsOpusDtx(packet.Payload(), packet.PayloadSize());
@@ -123,6 +161,14 @@ bool WritePayloadHead(CodecKind codec, const RtpPacket& packet, const LayerRewri
     *skip = d->size;
     *marker = ForwardedMarker(*d, packet.Marker(), rw.maxSpatial);
     return *written != 0;
+  }
+  case CodecKind::H264Svc: {
+    // Nothing to rewrite in the payload; a resend still keeps to the caps.
+    CodecPacket cp;
+    if (ReadSvcExtension(packet.Payload(), packet.PayloadSize(), &cp) &&
+        (cp.spatial > rw.maxSpatial || cp.temporal > rw.maxTemporal))
+      return false;
+    return true;
   }
   default:
     return true;

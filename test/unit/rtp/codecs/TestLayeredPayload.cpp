@@ -14,8 +14,12 @@ namespace {
 
 std::vector<uint8_t> Packet(const std::vector<uint8_t>& payload, bool marker, uint8_t extId = 0,
                             std::vector<uint8_t> ext = {}) {
-  std::vector<uint8_t> p = {0x80, static_cast<uint8_t>(96 | (marker ? 0x80 : 0)), 0x12, 0x34,
-                            0, 0, 0x10, 0, 0xAA, 0xBB, 0xCC, 0xDD};
+  std::vector<uint8_t> p = {0x80, static_cast<uint8_t>(96 | (marker ? 0x80 : 0)),
+                            0x12, 0x34,
+                            0,    0,
+                            0x10, 0,
+                            0xAA, 0xBB,
+                            0xCC, 0xDD};
   if (extId != 0) {
     p[0] |= 0x10;
     const size_t words = (1 + ext.size() + 3) / 4;
@@ -62,8 +66,8 @@ TEST_CASE("WritePayloadHead: VP8 ids shifted with wrap; caps refuse", "[codecs][
   const auto bytes = Packet(kVp8, false);
   const auto packet = View(bytes);
   LayerRewrite rw;
-  rw.pidDelta = 3;   // 0x7FFE + 3 wraps to 1
-  rw.tl0Delta = 2;   // 0xFF + 2 wraps to 1
+  rw.pidDelta = 3; // 0x7FFE + 3 wraps to 1
+  rw.tl0Delta = 2; // 0xFF + 2 wraps to 1
   uint8_t dst[64];
   size_t written = 0, skip = 0;
   bool marker = true;
@@ -79,8 +83,10 @@ TEST_CASE("WritePayloadHead: VP8 ids shifted with wrap; caps refuse", "[codecs][
   CHECK(d->tid == 2);
   CHECK(d->layerSync);
   rw.maxTemporal = 1; // TID 2 was not sent under this rewrite: no resend of it
-  CHECK_FALSE(WritePayloadHead(CodecKind::Vp8, packet, rw, dst, sizeof(dst), &written, &skip, &marker));
-  CHECK_FALSE(WritePayloadHead(CodecKind::Vp8, packet, LayerRewrite{}, dst, 3, &written, &skip, &marker));
+  CHECK_FALSE(
+      WritePayloadHead(CodecKind::Vp8, packet, rw, dst, sizeof(dst), &written, &skip, &marker));
+  CHECK_FALSE(
+      WritePayloadHead(CodecKind::Vp8, packet, LayerRewrite{}, dst, 3, &written, &skip, &marker));
 }
 
 TEST_CASE("WritePayloadHead: VP9 marker moves to the top forwarded spatial layer",
@@ -103,7 +109,8 @@ TEST_CASE("WritePayloadHead: VP9 marker moves to the top forwarded spatial layer
   REQUIRE(WritePayloadHead(CodecKind::Vp9, packet, rw, dst, sizeof(dst), &written, &skip, &marker));
   CHECK_FALSE(marker);
   rw.maxSpatial = 0;
-  CHECK_FALSE(WritePayloadHead(CodecKind::Vp9, packet, rw, dst, sizeof(dst), &written, &skip, &marker));
+  CHECK_FALSE(
+      WritePayloadHead(CodecKind::Vp9, packet, rw, dst, sizeof(dst), &written, &skip, &marker));
 }
 
 TEST_CASE("ReadCodecPacket: H264 temporal layer from frame marking", "[codecs][layered]") {
@@ -121,4 +128,36 @@ TEST_CASE("ReadCodecPacket: H264 temporal layer from frame marking", "[codecs][l
   CHECK(written == 0);
   CHECK(skip == 0);
   CHECK(marker);
+}
+
+TEST_CASE("ReadCodecPacket: H264 SVC layers from the NAL unit header SVC extension",
+          "[codecs][layered]") {
+  // Coded slice extension (type 20): S=0 I=1 PRID=0 | N=1 DID=2 QID=0 | TID=1 U D O RR.
+  const auto single = Packet({0x74, 0x40, 0xA0, 0x20, 0x88}, false);
+  auto cp = ReadCodecPacket(CodecKind::H264Svc, View(single), 0);
+  CHECK_FALSE(cp.malformed);
+  CHECK(cp.spatial == 2);
+  CHECK(cp.temporal == 1);
+  CHECK(cp.keyFrame); // idr_flag
+  // The same unit as the first of a STAP-A, and as an FU-A start fragment.
+  const auto stap = Packet({0x18, 0x00, 0x05, 0x74, 0x00, 0x90, 0x40, 0x88}, false);
+  cp = ReadCodecPacket(CodecKind::H264Svc, View(stap), 0);
+  CHECK(cp.spatial == 1);
+  CHECK(cp.temporal == 2);
+  CHECK_FALSE(cp.keyFrame);
+  const auto fua = Packet({0x7C, 0x94, 0x00, 0x80, 0x60, 0x88}, false);
+  cp = ReadCodecPacket(CodecKind::H264Svc, View(fua), 0);
+  CHECK(cp.spatial == 0);
+  CHECK(cp.temporal == 3);
+  // A resend keeps to the caps it was sent under.
+  uint8_t dst[8];
+  size_t written = 0, skip = 0;
+  bool marker = false;
+  LayerRewrite rw;
+  rw.maxSpatial = 1;
+  CHECK_FALSE(WritePayloadHead(CodecKind::H264Svc, View(single), rw, dst, sizeof(dst), &written,
+                               &skip, &marker));
+  rw.maxSpatial = 2;
+  CHECK(WritePayloadHead(CodecKind::H264Svc, View(single), rw, dst, sizeof(dst), &written, &skip,
+                         &marker));
 }
