@@ -3,7 +3,8 @@
 // header extensions (RFC 8285 one-byte form) for MID/RID, and senders that
 // produce what a browser produces: three simulcast encodings (by RID or by
 // SSRC) with an L1T3 temporal pattern, or one VP9 SVC stream (L3T3, L3T3_KEY),
-// each answering the worker's PLI/FIR with a key frame on the stream it names.
+// each answering the worker's PLI/FIR with a key frame on the stream it names
+// and its NACKs with RTX (RFC 4588) or a plain resend.
 //
 // Every packet a sender sends is recorded with its frame, its layers and the
 // frames it depends on, so a test can map what a consumer received back to the
@@ -356,7 +357,7 @@ export function parseH264(payload) {
 }
 
 // SPS/PPS for constrained baseline 3.1 (profile-level-id 42e01f), 640x480.
-export const H264_SPS = h264Nal(NAL.SPS, Buffer.from('42e01f8d680a03da100000030010000003032f1e30653', 'hex'));
+export const H264_SPS = h264Nal(NAL.SPS, Buffer.from('42e01f8d680a03da100000030010000003032f1e3065', 'hex'));
 export const H264_PPS = h264Nal(NAL.PPS, Buffer.from('ce3c80', 'hex'));
 const SEI_UUID = Buffer.from('sluice-test-tag1', 'latin1'); // 16 bytes
 
