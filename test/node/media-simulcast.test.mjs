@@ -622,11 +622,14 @@ describe('VP8 simulcast consumer', () => {
       p.stop();
       await sleep(50);
 
-      // Both end on encoding 1 and got its last packet, each with its own
-      // rewrite: A dropped TL2 for a while, so its PictureIDs fell behind B's.
-      const lastA = a.peer.rtpOf(a.wire.ssrc).at(-1);
-      const lastB = b.peer.rtpOf(b.wire.ssrc).at(-1);
-      assert.equal(s.sender.sourceOf(lastA.payload), s.sender.sourceOf(lastB.payload), 'A and B received the same last packet');
+      // Both end on encoding 1 (A without its TL2 frames): the last packet
+      // both received carries each one's own rewrite; A dropped TL2 for a
+      // while, so its PictureIDs fell behind B's.
+      const srcA = new Map(a.peer.rtpOf(a.wire.ssrc).map((q) => [s.sender.sourceOf(q.payload), q]));
+      const lastB = b.peer.rtpOf(b.wire.ssrc).findLast((q) => srcA.has(s.sender.sourceOf(q.payload)));
+      assert.ok(lastB, 'a packet both consumers received');
+      const lastA = srcA.get(s.sender.sourceOf(lastB.payload));
+      assert.equal(s.sender.sourceOf(lastB.payload).enc, 1);
       const [dA, dB] = [lastA, lastB].map((q) => parseVp8Descriptor(q.payload));
       assert.notEqual(dA.pictureId, dB.pictureId, 'the consumers\' PictureID spaces differ (so the RTX check below tells them apart)');
       const expectRuns = { A: [2, 1], B: [0, 2, 1] };
