@@ -1000,7 +1000,7 @@ export function checkH264Simulcast(received, sender, { tsSlackMs = 250 } = {}) {
 
 // The VP9 SVC invariants over one consumer's packets: each maps to a sent
 // packet with the bytes after the descriptor unchanged and the descriptor's
-// layer fields the source's; seq +1 per packet; per picture, the forwarded
+// layer fields the source's; seq +1 per packet; ts offset constant; per picture, the forwarded
 // layer frames are 0..s (whole, in order, no gap), one ts, and the marker is
 // set on exactly the last packet (the E packet of layer s); PictureID the same
 // within a picture and increasing between pictures; every forwarded layer
@@ -1049,6 +1049,7 @@ export function checkVp9Svc(received, sender) {
     p.tl0PicIdx = p.pairs[0].d.tl0PicIdx;
     if (prev) {
       assert.ok(tsDiff(prev.ts, p.ts) > 0, `${at}: ts increases`);
+      assert.equal(tsDiff(prev.ts, p.ts), tsDiff(prev.picture.ts, p.picture.ts), `${at}: ts step is the source's (one stream, one offset)`);
       const step = (p.pictureId - prev.pictureId + 0x8000) % 0x8000;
       assert.ok(step >= 1 && step < 0x4000, `${at}: PictureID ${p.pictureId} after ${prev.pictureId}`);
     }
