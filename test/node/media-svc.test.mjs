@@ -258,11 +258,9 @@ describe('VP9 SVC consumer', () => {
     });
   }
 
-  // Found the worker forwarding upper layers of a picture whose layer 0 it had
-  // already sent with the marker set (three marker bits in one picture) when
-  // the up-switch lands on a switching-up point: see the report of the
-  // layered-tests branch. The marker decision needs the layers of the whole
-  // picture, so an up-switch can only take effect from a picture's start.
+  // This once found three marker bits in one picture: the worker took an
+  // upper layer's switching-up point after the picture's layer 0 had gone out
+  // marked. Up-switches now happen at key pictures only.
   test('L3T3: a spatial up-switch (key picture or switching-up point) keeps one marker per picture, on its last packet', async () => {
     const s = await svcSession(worker, { mode: 'L3T3', nearWrap: true });
     const c = await svcConsumer(s, { preferredLayers: { spatialLayer: 0, temporalLayer: 2 } });
