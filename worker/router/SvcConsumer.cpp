@@ -21,8 +21,7 @@ SvcConsumer::SvcConsumer(const Context& context, std::string id, Producer& produ
                          MediaPort& port, ConsumerParams params,
                          const FBS::Transport::ConsumeRequest& request)
     : LayeredConsumer(context, std::move(id), producer, port, std::move(params), request,
-                      ModeOf(request).spatialLayers),
-      ksvc_(ModeOf(request).ksvc) {
+                      ModeOf(request).spatialLayers) {
   SetStreams(&stream_, 1);
   OnSourceScores(context.NowMs());
   Start();
@@ -54,10 +53,12 @@ int16_t SvcConsumer::NextSpatial(const rtp::codecs::CodecPacket& cp, uint64_t no
   if (target < current && pictureStart)
     return target;
   if (target > current) {
-    if (ksvc_ && pictureStart && cp.keyFrame)
+    // Up only where the whole picture can be taken from its first packet on
+    // (its marker bits depend on it): a key picture. A switching-up point of
+    // an upper layer alone (P=0 there) comes after the picture's lower layers
+    // already went out with their marker set, so it is not used.
+    if (pictureStart && cp.keyFrame)
       return target;
-    if (!ksvc_ && cp.spatialSync && cp.spatial == current + 1)
-      return static_cast<int16_t>(current + 1);
     if (nowMs - stream_.LastKeyFrameRequestMs() >= kKeyFrameRetryMs)
       RequestKeyFrame(stream_, nowMs);
   }

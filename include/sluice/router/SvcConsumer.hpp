@@ -3,11 +3,13 @@
 // one dropped per picture and the marker bit moved to the last packet of the
 // highest layer sent.
 //
-// Spatial layer changes happen at picture boundaries: down at the start of
-// any picture; up one layer at a layer frame that does not predict from
-// earlier pictures (RFC 9628 P=0), or, for K-SVC ("_KEY" modes, whose upper
-// layers only depend on lower ones in key pictures), at a key picture, which
-// is asked for (throttled) while the target is above the current layer.
+// Spatial layer changes happen at picture boundaries, so every picture sent
+// has exactly one marker bit, on its last packet: down at the start of any
+// picture; up at a key picture, which is asked for (throttled) while the
+// target is above the current layer. (An upper layer's own switching-up
+// point, P=0 in a picture whose base layer predicts, is only seen after that
+// picture's lower layers went out marked as its end, so it is not used; for
+// K-SVC, "_KEY" modes, key pictures are the only up-switch points anyway.)
 #pragma once
 
 #include "sluice/router/LayeredConsumer.hpp"
@@ -30,7 +32,6 @@ private:
   // starts sending (a key picture after a sync).
   int16_t NextSpatial(const rtp::codecs::CodecPacket& cp, uint64_t nowMs, bool* switching);
 
-  bool ksvc_;
   bool sourceActive_ = false;
 };
 

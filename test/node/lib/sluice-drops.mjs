@@ -30,9 +30,13 @@ function install() {
       const o = bb.__offset(pos, 4 + 2 * STATS_DROPS_FIELD);
       if (o) {
         const drops = bb.__indirect(pos + o);
-        lastDrops.set(id, Object.fromEntries(DROP_FIELDS.map((name, k) => {
+        // Fields a newer worker appends past DROP_FIELDS are read too (as
+        // fieldN, all uint64 in this table), from the vtable's own length.
+        const vtable = drops - bb.readInt32(drops);
+        const count = Math.max(DROP_FIELDS.length, (bb.readInt16(vtable) - 4) / 2);
+        lastDrops.set(id, Object.fromEntries(Array.from({ length: count }, (_, k) => {
           const f = bb.__offset(drops, 4 + 2 * k);
-          return [name, f ? Number(bb.readUint64(drops + f)) : 0];
+          return [DROP_FIELDS[k] ?? `field${k}`, f ? Number(bb.readUint64(drops + f)) : 0];
         })));
       }
     } catch {
