@@ -76,8 +76,8 @@ uint32_t ConsumerStream::ContinuingTsOffset(const StreamSendContext& ctx, const 
   return wall - ts;
 }
 
-size_t ConsumerStream::WriteHead(const StreamSendContext& ctx, const rtp::RtpPacket& packet,
-                                 const rtp::RtpRewrite& rw, const rtp::codecs::LayerRewrite& layers,
+size_t ConsumerStream::WriteHead(const rtp::RtpPacket& packet, const rtp::RtpRewrite& rw,
+                                 const rtp::codecs::LayerRewrite& layers,
                                  const rtp::RtxRewrite* rtx, size_t* skip, size_t* written) {
   uint8_t* head = tHead;
   size_t headLen = 0;
@@ -128,7 +128,7 @@ ConsumerStream::Sent ConsumerStream::Forward(const StreamSendContext& ctx, RecvS
       Rewrite(ctx, static_cast<uint16_t>(*outExt), packet.Timestamp() + seq_.TsOffset());
   size_t skip = 0;
   size_t written = 0;
-  const size_t headLen = WriteHead(ctx, packet, rw, layers, nullptr, &skip, &written);
+  const size_t headLen = WriteHead(packet, rw, layers, nullptr, &skip, &written);
   if (headLen == 0) {
     ++stats_.dropped;
     return Sent::Dropped;
@@ -190,7 +190,7 @@ void ConsumerStream::Resend(const StreamSendContext& ctx, uint16_t outSeq, uint6
   size_t skip = 0;
   size_t written = 0;
   const size_t headLen =
-      WriteHead(ctx, *packet, rw, origin->layers, rtx ? &*rtx : nullptr, &skip, &written);
+      WriteHead(*packet, rw, origin->layers, rtx ? &*rtx : nullptr, &skip, &written);
   if (headLen == 0) {
     ++stats_.nackMissTooOld; // a packet this stream never sent (a layer above its caps)
     return;

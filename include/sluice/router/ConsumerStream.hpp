@@ -118,9 +118,9 @@ private:
   uint32_t ContinuingTsOffset(const StreamSendContext& ctx, const RecvStream& source, uint32_t ts,
                               uint64_t nowMs) const;
   // Header (and rewritten payload head) into the scratch buffer; 0: not sent.
-  size_t WriteHead(const StreamSendContext& ctx, const rtp::RtpPacket& packet,
-                   const rtp::RtpRewrite& rw, const rtp::codecs::LayerRewrite& layers,
-                   const rtp::RtxRewrite* rtx, size_t* skip, size_t* written);
+  size_t WriteHead(const rtp::RtpPacket& packet, const rtp::RtpRewrite& rw,
+                   const rtp::codecs::LayerRewrite& layers, const rtp::RtxRewrite* rtx,
+                   size_t* skip, size_t* written);
 
   // A resend of one output seq, to refuse another within one RTT.
   struct Resent {
