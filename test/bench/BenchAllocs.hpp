@@ -1,7 +1,7 @@
 // Allocator calls per benchmark iteration, read from test/alloc's LD_PRELOAD
 // counter (its ALLOCCOUNT_FILE); 0 when the binary runs without it:
-//   ALLOCCOUNT_FILE=/tmp/ac LD_PRELOAD=$PWD/build/test/alloc/libsluice-alloccount.so \
-//     build/test/bench/BenchRtp
+//   export ALLOCCOUNT_FILE=/tmp/ac
+//   LD_PRELOAD=$PWD/build/test/alloc/libsluice-alloccount.so build/test/bench/BenchRtp
 #pragma once
 
 #include <benchmark/benchmark.h>
