@@ -17,8 +17,6 @@ using Uri = FBS::RtpParameters::RtpHeaderExtensionUri;
 
 namespace {
 
-constexpr uint64_t kKeyFrameRetryMs = 1000; // re-ask while still waiting for one
-
 // Extensions whose ids the consumer's remote negotiated: the producer's id
 // for the same URI maps onto the consumer's. MID/RID/RRID describe the
 // producer's stream, not this one, and are never forwarded.
@@ -124,6 +122,11 @@ void Consumer::RequestKeyFrame(ConsumerStream& out, uint64_t nowMs) {
   producer_->RequestKeyFrame(out.SourceIdx(), nowMs);
 }
 
+void Consumer::AskKeyFrame(ConsumerStream& out, uint64_t nowMs) {
+  if (nowMs - out.LastKeyFrameRequestMs() >= kKeyFrameRetryMs)
+    RequestKeyFrame(out, nowMs);
+}
+
 void Consumer::RequestKeyFrames(uint64_t nowMs) {
   for (size_t i = 0; i < streamCount_; ++i)
     RequestKeyFrame(streams_[i], nowMs);
@@ -151,8 +154,7 @@ bool Consumer::Forward(ConsumerStream& out, RecvStream& stream, const rtp::RtpPa
   const auto sent =
       out.Forward(SendContext(), stream, packet, slot, extSeq, keyFrame, nowMs, layers);
   if (sent == ConsumerStream::Sent::WaitingKeyFrame) {
-    if (nowMs - out.LastKeyFrameRequestMs() >= kKeyFrameRetryMs)
-      RequestKeyFrame(out, nowMs);
+    AskKeyFrame(out, nowMs);
     return false;
   }
   if (sent != ConsumerStream::Sent::Ok)

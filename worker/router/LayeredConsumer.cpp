@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "sluice/router/ScalabilityMode.hpp"
-
 namespace sluice::router {
 
 namespace {
@@ -19,12 +17,6 @@ CodecKind RewriteCodec(CodecKind codec) {
              : CodecKind::Unknown;
 }
 
-uint8_t TemporalLayersOf(const FBS::Transport::ConsumeRequest& request) {
-  const auto* encodings = request.rtp_parameters()->encodings();
-  const auto* mode = encodings->size() > 0 ? encodings->Get(0)->scalability_mode() : nullptr;
-  return ScalabilityMode::Parse(mode != nullptr ? mode->string_view() : "").temporalLayers;
-}
-
 } // namespace
 
 LayeredConsumer::LayeredConsumer(const Context& context, std::string id, Producer& producer,
@@ -35,13 +27,19 @@ LayeredConsumer::LayeredConsumer(const Context& context, std::string id, Produce
       stream_(0, Params().encodings[0].ssrc, Params().encodings[0].rtxSsrc, 0,
               RewriteCodec(Params().codec.codecKind), SeqMapper::kLayeredSegments),
       spatialLayers_(std::max<uint8_t>(1, spatialLayers)),
-      temporalLayers_(TemporalLayersOf(request)),
+      temporalLayers_(ModeOf(request).temporalLayers),
       closePidGaps_(Params().codec.codecKind == CodecKind::Vp8) {
   preferred_ = LayerPair{int16_t(spatialLayers_ - 1), int16_t(temporalLayers_ - 1)};
   if (const auto* p = request.preferred_layers())
     SetPreferredLayers(p->spatial_layer(), p->temporal_layer()
                                                ? std::optional<uint8_t>(*p->temporal_layer())
                                                : std::nullopt);
+}
+
+ScalabilityMode LayeredConsumer::ModeOf(const FBS::Transport::ConsumeRequest& request) {
+  const auto* encodings = request.rtp_parameters()->encodings();
+  const auto* mode = encodings->size() > 0 ? encodings->Get(0)->scalability_mode() : nullptr;
+  return ScalabilityMode::Parse(mode != nullptr ? mode->string_view() : "");
 }
 
 void LayeredConsumer::SetPreferredLayers(uint8_t spatial, std::optional<uint8_t> temporal) {

@@ -6,7 +6,6 @@ namespace sluice::router {
 
 namespace {
 
-constexpr uint64_t kKeyFrameRetryMs = 1000;
 constexpr size_t kMaxEncodings = 32; // activeMask_ bits
 
 } // namespace
@@ -60,8 +59,7 @@ void SimulcastConsumer::OnRtp(RecvStream& stream, const rtp::RtpPacket& packet,
     if (idx != target_.spatial)
       return;
     if (!cp.keyFrame) {
-      if (nowMs - stream_.LastKeyFrameRequestMs() >= kKeyFrameRetryMs)
-        RequestKeyFrame(stream_, nowMs);
+      AskKeyFrame(stream_, nowMs);
       return;
     }
     stream_.RequireSync();

@@ -1,21 +1,8 @@
 #include "sluice/router/SvcConsumer.hpp"
 
 #include "sluice/router/Producer.hpp"
-#include "sluice/router/ScalabilityMode.hpp"
 
 namespace sluice::router {
-
-namespace {
-
-constexpr uint64_t kKeyFrameRetryMs = 1000;
-
-ScalabilityMode ModeOf(const FBS::Transport::ConsumeRequest& request) {
-  const auto* encodings = request.rtp_parameters()->encodings();
-  const auto* mode = encodings->size() > 0 ? encodings->Get(0)->scalability_mode() : nullptr;
-  return ScalabilityMode::Parse(mode != nullptr ? mode->string_view() : "");
-}
-
-} // namespace
 
 SvcConsumer::SvcConsumer(const Context& context, std::string id, Producer& producer,
                          MediaPort& port, ConsumerParams params,
@@ -59,8 +46,7 @@ int16_t SvcConsumer::NextSpatial(const rtp::codecs::CodecPacket& cp, uint64_t no
     // already went out with their marker set, so it is not used.
     if (pictureStart && cp.keyFrame)
       return target;
-    if (nowMs - stream_.LastKeyFrameRequestMs() >= kKeyFrameRetryMs)
-      RequestKeyFrame(stream_, nowMs);
+    AskKeyFrame(stream_, nowMs);
   }
   return current;
 }
@@ -84,8 +70,8 @@ void SvcConsumer::OnRtp(RecvStream& stream, const rtp::RtpPacket& packet,
   if (spatial < 0 || cp.spatial > spatial) {
     if (spatial >= 0)
       SkipPacket(extSeq, cp);
-    else if (nowMs - stream_.LastKeyFrameRequestMs() >= kKeyFrameRetryMs)
-      RequestKeyFrame(stream_, nowMs);
+    else
+      AskKeyFrame(stream_, nowMs);
     return;
   }
   SendLayer(stream, packet, slot, extSeq, cp, nowMs, spatial, switching,

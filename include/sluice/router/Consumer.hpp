@@ -130,6 +130,9 @@ protected:
   // CONSUMER_LAYERS_CHANGE with the layers now sent (none: nothing is).
   void NotifyLayers(std::optional<LayerPair> layers);
   void RequestKeyFrame(ConsumerStream& out, uint64_t nowMs);
+  // The same while waiting for one: at most once per kKeyFrameRetryMs.
+  static constexpr uint64_t kKeyFrameRetryMs = 1000;
+  void AskKeyFrame(ConsumerStream& out, uint64_t nowMs);
   const Context& Ctx() const { return context_; }
   // getStats lists the send streams, then (when true) each one's source stream.
   virtual bool StatsIncludeSources() const = 0;

@@ -18,6 +18,7 @@
 #include <optional>
 
 #include "sluice/router/Consumer.hpp"
+#include "sluice/router/ScalabilityMode.hpp"
 #include "sluice/rtp/codecs/PictureIdRewriter.hpp"
 
 namespace sluice::router {
@@ -45,6 +46,9 @@ protected:
   // The layers now sent changed (or nothing is sent): notify once per change.
   void SetCurrent(int16_t spatial, int16_t temporal);
 
+  // The consumer's own encoding's scalability mode (the controller writes
+  // the layers it may choose from there).
+  static ScalabilityMode ModeOf(const FBS::Transport::ConsumeRequest& request);
   uint8_t SpatialLayers() const { return spatialLayers_; }
   uint8_t TemporalLayers() const { return temporalLayers_; }
 
