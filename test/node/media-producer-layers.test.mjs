@@ -2,7 +2,8 @@
 // unmodified Node library: encodings found by RID (RTX by RRID when its SSRC
 // is not signalled), a RID nobody announced counted and dropped, one score
 // per encoding, key frame requests per encoding, and the video orientation
-// extension turned into 'videoorientationchange'.
+// extension turned into 'videoorientationchange', and each stream's bitrate
+// by temporal layer read from the VP8 descriptors.
 //
 //   cd test/node && MEDIASOUP_WORKER_BIN=/path/to/sluice-worker \
 //     node --test media-producer-layers.test.mjs
@@ -14,7 +15,7 @@ import {
   startWorker, closeAll, StreamSender, openProducerSide, openConsumerSide, waitUntil, MEDIA_CODECS,
   PRODUCER_VP8_PT,
 } from './lib/media-peer.mjs';
-import { buildRtp, buildPli, isPli, u16 } from './lib/rtp.mjs';
+import { buildRtp, buildPli, isPli, u16, u32, vp8FramePayloads } from './lib/rtp.mjs';
 import { dropsOf } from './lib/sluice-drops.mjs';
 
 assert.ok(process.env.MEDIASOUP_WORKER_BIN, 'MEDIASOUP_WORKER_BIN must name the worker binary');
@@ -299,5 +300,47 @@ describe("video orientation: 'videoorientationchange' on each change", () => {
       { camera: true, flip: true, rotation: 180 },
       { camera: false, flip: false, rotation: 0 },
     ]);
+  });
+});
+
+describe('bitrateByLayer in the producer stats', () => {
+  test('VP8 L1T3: each temporal layer measured from the descriptors, cumulatively', async () => {
+    const router = await worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+    const side = await openProducerSide(router);
+    const ssrc = SSRCS[0];
+    const producer = await side.transport.produce({
+      kind: 'video',
+      rtpParameters: { codecs: [VP8], encodings: [{ ssrc, scalabilityMode: 'L1T3' }], rtcp: { cname: 'layers-peer' } },
+    });
+    assert.equal(producer.type, 'simulcast', 'one VP8 stream with temporal layers');
+    const sender = new StreamSender({ peer: side.peer, port: side.port, ssrc, pt: PRODUCER_VP8_PT });
+    const bytes = [0, 0, 0]; // RTP bytes sent per temporal layer
+    const pattern = [0, 2, 1, 2];
+    for (let f = 0; f < 24; ++f) {
+      const tid = pattern[f % 4];
+      const payloads = vp8FramePayloads({ keyframe: f === 0, packets: 2, size: 100 + 40 * tid, fill: f,
+        descriptor: { pictureId: f, tl0PicIdx: Math.floor(f / 4), tid } });
+      for (const [i, payload] of payloads.entries()) {
+        const rec = sender.sendPacket({ payload, marker: i === payloads.length - 1 });
+        bytes[tid] += rec.raw.length;
+      }
+      sender.ts = u32(sender.ts + sender.tsStep);
+    }
+    await waitUntil(async () => (await producer.getStats())[0]?.packetCount === 48, '48 packets received');
+    const [st] = await producer.getStats();
+    assert.deepEqual(Object.keys(st.bitrateByLayer).sort(), ['0.0', '0.1', '0.2']);
+    // Everything was sent well within the one-second window.
+    assert.equal(st.bitrateByLayer['0.0'], 8 * bytes[0]);
+    assert.equal(st.bitrateByLayer['0.1'], 8 * (bytes[0] + bytes[1]));
+    assert.equal(st.bitrateByLayer['0.2'], 8 * (bytes[0] + bytes[1] + bytes[2]));
+    assert.equal(st.bitrateByLayer['0.2'], st.bitrate, 'the top layer is the whole stream');
+
+    // A stream without layers reports none.
+    const plain = await side.transport.produce({
+      kind: 'video', rtpParameters: { codecs: [VP8], encodings: [{ ssrc: SSRCS[1] }], rtcp: { cname: 'layers-peer' } },
+    });
+    new StreamSender({ peer: side.peer, port: side.port, ssrc: SSRCS[1], pt: PRODUCER_VP8_PT }).sendVp8Frame({ keyframe: true, packets: 2 });
+    await waitUntil(async () => (await plain.getStats())[0]?.packetCount === 2, 'the plain stream');
+    assert.deepEqual((await plain.getStats())[0].bitrateByLayer, {});
   });
 });
