@@ -104,6 +104,7 @@ Producer::Producer(const Context& context, std::string id, MediaPort& port, Prod
     streams_.push_back(std::make_unique<RecvStream>(std::move(p), ring));
   }
   keyFrameRequests_.resize(streams_.size());
+  scoreScratch_.reserve(streams_.size());
   senderSsrc_ = RandomSsrc();
   frameMarkingId_ = params_.extIds.Get(Uri::FrameMarking);
   if (frameMarkingId_ == 0)
@@ -384,7 +385,8 @@ std::vector<uint8_t> Producer::Scores() const {
 
 void Producer::EmitScores() {
   auto& b = context_.writer->NotificationBuilder();
-  std::vector<flatbuffers::Offset<FBS::Producer::Score>> scores;
+  auto& scores = scoreScratch_; // reserved for every stream: no allocation per tick
+  scores.clear();
   for (const auto& s : streams_) {
     // As the stats: the streams media has arrived on (an encoding never
     // received has no SSRC to name yet).

@@ -107,7 +107,8 @@ private:
   util::FlatCopy<FBS::RtpParameters::RtpParameters> rtpParameters_;
   util::FlatCopy<FBS::RtpParameters::RtpMapping> rtpMapping_;
   std::vector<std::unique_ptr<RecvStream>> streams_;
-  std::vector<KeyFrameRequest> keyFrameRequests_; // per stream
+  std::vector<KeyFrameRequest> keyFrameRequests_;                       // per stream
+  std::vector<flatbuffers::Offset<FBS::Producer::Score>> scoreScratch_; // EmitScores, per stream
   std::vector<Consumer*> consumers_;
   rtp::KeyFrameCodec keyFrameCodec_ = rtp::KeyFrameCodec::Unknown;
   rtp::VideoOrientationTracker orientation_;
