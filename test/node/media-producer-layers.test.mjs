@@ -334,13 +334,5 @@ describe('bitrateByLayer in the producer stats', () => {
     assert.equal(st.bitrateByLayer['0.1'], 8 * (bytes[0] + bytes[1]));
     assert.equal(st.bitrateByLayer['0.2'], 8 * (bytes[0] + bytes[1] + bytes[2]));
     assert.equal(st.bitrateByLayer['0.2'], st.bitrate, 'the top layer is the whole stream');
-
-    // A stream without layers reports none.
-    const plain = await side.transport.produce({
-      kind: 'video', rtpParameters: { codecs: [VP8], encodings: [{ ssrc: SSRCS[1] }], rtcp: { cname: 'layers-peer' } },
-    });
-    new StreamSender({ peer: side.peer, port: side.port, ssrc: SSRCS[1], pt: PRODUCER_VP8_PT }).sendVp8Frame({ keyframe: true, packets: 2 });
-    await waitUntil(async () => (await plain.getStats())[0]?.packetCount === 2, 'the plain stream');
-    assert.deepEqual((await plain.getStats())[0].bitrateByLayer, {});
   });
 });
