@@ -441,3 +441,104 @@ test('no allocator calls per forwarded packet, VP8 simulcast (3 x L1T3) to simul
 test('no allocator calls per forwarded packet, VP9 SVC (L3T3) to SVC consumers', skipLayered, () =>
   layeredAllocTest({ Sender: Vp9SvcSender, mimeType: 'video/VP9', producerType: 'svc',
     consumerType: 'svc', label: 'VP9 SVC L3T3' }));
+// The producer side of a layered producer: three VP8 encodings found by RID
+// (MID + RID one-byte extensions, learned on the first packets), temporal
+// layer ids in every descriptor (bitrateByLayer), a video orientation byte
+// in every packet, a stream with a RID nobody announced (counted drops), all
+// forwarded by a pipe consumer. Nothing may allocate once the SSRCs are
+// learned.
+function vp8LayeredPacket({ seq, ts, ssrc, key, rid, tid, picture }) {
+  // Extension block: MID "0" (id 1), RID (id 10), CVO (id 4), padded to words.
+  const elems = [0x10, 0x30, (10 << 4) | (rid.length - 1), ...Buffer.from(rid), 0x40, 0x01];
+  while (elems.length % 4) elems.push(0);
+  const ext = Buffer.from([0xbe, 0xde, 0x00, elems.length / 4, ...elems]);
+  const b = Buffer.alloc(12 + ext.length + 6 + 900);
+  b[0] = 0x90;
+  b[1] = 96;
+  b.writeUInt16BE(seq & 0xffff, 2);
+  b.writeUInt32BE(ts >>> 0, 4);
+  b.writeUInt32BE(ssrc, 8);
+  ext.copy(b, 12);
+  let o = 12 + ext.length;
+  b[o++] = 0x90; // X=1, S=1, PID=0
+  b[o++] = 0xe0; // I, L, T
+  b[o++] = 0x80 | ((picture >> 8) & 0x7f);
+  b[o++] = picture & 0xff;
+  b[o++] = (picture >> 2) & 0xff; // TL0PICIDX
+  b[o++] = (tid & 3) << 6;
+  b[o] = key ? 0x00 : 0x01;
+  return b;
+}
+
+test('no allocator calls per received packet on a layered producer (RID simulcast, layers, orientation)',
+  { skip: !LIB && 'ALLOCCOUNT_LIB not set (sanitizer build)' }, async () => {
+    const countFile = path.join(os.tmpdir(), `sluice-alloc-layers-${process.pid}`);
+    process.env.LD_PRELOAD = LIB;
+    process.env.ALLOCCOUNT_FILE = countFile;
+    const worker = await mediasoup.createWorker();
+    delete process.env.LD_PRELOAD;
+    delete process.env.ALLOCCOUNT_FILE;
+    const sockets = [];
+    try {
+      const router = await worker.createRouter({ mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }] });
+      const input = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
+      const rids = ['r0', 'r1', 'r2'];
+      const producer = await input.produce({
+        kind: 'video',
+        rtpParameters: {
+          mid: '0',
+          codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] }],
+          headerExtensions: [
+            { uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', id: 1 },
+            { uri: 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id', id: 10 },
+            { uri: 'urn:3gpp:video-orientation', id: 4 },
+          ],
+          encodings: rids.map((rid) => ({ rid, scalabilityMode: 'L1T3' })),
+        },
+      });
+      const sock = dgram.createSocket('udp4');
+      await new Promise((r) => sock.bind(0, '127.0.0.1', r));
+      sockets.push(sock);
+      let forwarded = 0;
+      sock.on('message', (m) => { if (!(m[1] >= 200 && m[1] <= 207)) forwarded++; });
+      const output = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+      await output.connect({ ip: '127.0.0.1', port: sock.address().port });
+      await output.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities, pipe: true });
+
+      const send = dgram.createSocket('udp4');
+      await new Promise((r) => send.bind(0, '127.0.0.1', r));
+      sockets.push(send);
+      const port = input.tuple.localPort;
+      const streams = [...rids, 'r9'].map((rid, i) => ({ rid, ssrc: 7000 + i, seq: 65100 + 50 * i, ts: 0xfff00000 }));
+      let picture = 0;
+      const tick = setInterval(() => {
+        for (let k = 0; k < 3; k++, picture++) {
+          const tid = [0, 2, 1, 2][picture % 4];
+          for (const s of streams) {
+            send.send(vp8LayeredPacket({ seq: s.seq++, ts: s.ts, ssrc: s.ssrc, key: picture % 100 === 0, rid: s.rid, tid, picture }),
+              port, '127.0.0.1');
+            s.ts += 3000;
+          }
+        }
+      }, 10);
+
+      await sleep(WARMUP_MS);
+      const before = readCounters(countFile);
+      const forwardedBefore = forwarded;
+      await sleep(WINDOW_MS);
+      const after = readCounters(countFile);
+      clearInterval(tick);
+      const inWindow = forwarded - forwardedBefore;
+      const allocations = after.allocations - before.allocations;
+      const [st] = await producer.getStats();
+      console.log(`layered producer: forwarded ${inWindow} packets of 3 RID streams in the window; ${allocations} allocator calls`);
+      assert.ok(inWindow > (3 * 300 * WINDOW_MS) / 1000 / 2, `too few packets forwarded: ${inWindow}`);
+      assert.equal((await producer.getStats()).length, 3);
+      assert.ok(st.bitrateByLayer['0.0'] > 0 && st.bitrateByLayer['0.2'] > st.bitrateByLayer['0.0'], 'layers measured');
+      assert.equal(allocations, 0, `${allocations} allocator calls while receiving and forwarding ${inWindow} packets`);
+    } finally {
+      worker.close();
+      for (const s of sockets) s.close();
+      fs.rmSync(countFile, { force: true });
+    }
+  });

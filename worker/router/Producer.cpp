@@ -33,6 +33,7 @@ rtp::KeyFrameCodec KeyFrameCodecFor(CodecFamily family) {
   case CodecFamily::Vp9:
     return rtp::KeyFrameCodec::Vp9;
   case CodecFamily::H264:
+  case CodecFamily::H264Svc: // its base layer's IDR is the keyframe
     return rtp::KeyFrameCodec::H264;
   case CodecFamily::H265:
     return rtp::KeyFrameCodec::H265;
@@ -71,8 +72,18 @@ const std::array<MethodEntry<Producer>, 5> ProducerMethods::kTable = {{
 Producer::Producer(const Context& context, std::string id, MediaPort& port, ProducerParams params,
                    const FBS::Transport::ProduceRequest& request)
     : context_(context), id_(std::move(id)), port_(port), params_(std::move(params)),
-      rtpParameters_(
-          util::FlatCopy<FBS::RtpParameters::RtpParameters>::From(request.rtp_parameters())),
+      rtpParameters_(util::FlatCopy<FBS::RtpParameters::RtpParameters>::From(
+          request.rtp_parameters(),
+          [this](FBS::RtpParameters::RtpParametersT& rtp) {
+            // Each encoding's codecPayloadType, as mediasoup dumps it.
+            const auto& encodings = params_.encodings;
+            if (rtp.encodings.size() != encodings.size())
+              return;
+            for (size_t i = 0; i < encodings.size(); ++i)
+              if (rtp.encodings[i] && !rtp.encodings[i]->codec_payload_type &&
+                  encodings[i].codecPayloadType)
+                rtp.encodings[i]->codec_payload_type = *encodings[i].codecPayloadType;
+          })),
       rtpMapping_(util::FlatCopy<FBS::RtpParameters::RtpMapping>::From(request.rtp_mapping())),
       paused_(request.paused()) {
   const auto& ring = params_.kind == MediaKind::Video ? context_.videoRing : context_.audioRing;
@@ -88,9 +99,12 @@ Producer::Producer(const Context& context, std::string id, MediaPort& port, Prod
                                  : &params_.codecs.codecs.front();
     p.cname = params_.cname;
     p.kind = params_.kind;
+    p.scalability = e.scalability;
+    p.dtx = e.dtx;
     streams_.push_back(std::make_unique<RecvStream>(std::move(p), ring));
   }
   keyFrameRequests_.resize(streams_.size());
+  scoreScratch_.reserve(streams_.size());
   senderSsrc_ = RandomSsrc();
   frameMarkingId_ = params_.extIds.Get(Uri::FrameMarking);
   if (frameMarkingId_ == 0)
@@ -132,19 +146,23 @@ RecvStream* Producer::FindStream(const rtp::RtpPacket& packet, bool* isRtx) {
     return nullptr;
   const auto rid =
       ExtensionText(packet, params_.extIds.Get(repair ? Uri::RepairRtpStreamId : Uri::RtpStreamId));
+  // A RID picks among encodings that have one; the only encoding of a
+  // producer takes what its MID routed here when it has no RID to compare.
+  const bool only = streams_.size() == 1;
   RecvStream* found = nullptr;
   for (auto& s : streams_) {
     const auto& p = s->Params();
-    const bool free = repair ? !p.rtxSsrc.has_value() : p.ssrc == 0;
-    if (!rid.empty() ? p.rid == rid : (free && streams_.size() == 1))
+    if (rid.empty() ? only : (p.rid == rid || (only && p.rid.empty())))
       found = s.get();
   }
   if (found == nullptr)
-    return nullptr;
+    return nullptr; // the transport counts an unknown RID
   auto& p = found->MutableParams();
   if (repair) {
-    if (p.rtxSsrc)
-      return nullptr; // its RTX SSRC is known and differs
+    // Its RTX SSRC is known and differs, or there is no media SSRC yet to
+    // repair into.
+    if (p.rtxSsrc || p.ssrc == 0)
+      return nullptr;
     p.rtxSsrc = ssrc;
   } else {
     if (p.ssrc != 0)
@@ -203,6 +221,8 @@ Producer::Routed Producer::ReceiveRtp(const rtp::RtpPacket& packet, uint64_t now
       !cp.malformed)
     stream->CountLayer(cp.spatial, cp.temporal, view->Size(), nowMs);
   const bool keyFrame = cp.keyFrame;
+  if (!isRtx && params_.kind == MediaKind::Video)
+    CheckVideoOrientation(*view); // not from RTX: a resent packet carries an old one
   const size_t index = stream->Params().encodingIdx;
   if (keyFrame)
     keyFrameRequests_[index].pending = false;
@@ -365,8 +385,13 @@ std::vector<uint8_t> Producer::Scores() const {
 
 void Producer::EmitScores() {
   auto& b = context_.writer->NotificationBuilder();
-  std::vector<flatbuffers::Offset<FBS::Producer::Score>> scores;
+  auto& scores = scoreScratch_; // reserved for every stream: no allocation per tick
+  scores.clear();
   for (const auto& s : streams_) {
+    // As the stats: the streams media has arrived on (an encoding never
+    // received has no SSRC to name yet).
+    if (s->PacketsReceived() == 0)
+      continue;
     const auto& p = s->Params();
     scores.push_back(FBS::Producer::CreateScoreDirect(
         b, p.encodingIdx, p.ssrc, p.rid.empty() ? nullptr : p.rid.c_str(), s->Score()));
@@ -374,6 +399,21 @@ void Producer::EmitScores() {
   const auto body = FBS::Producer::CreateScoreNotificationDirect(b, &scores);
   context_.writer->Notify(id_, FBS::Notification::Event::PRODUCER_SCORE,
                           FBS::Notification::Body::Producer_ScoreNotification, body.Union());
+}
+
+void Producer::CheckVideoOrientation(const rtp::RtpPacket& packet) {
+  const uint8_t id = params_.extIds.Get(Uri::VideoOrientation);
+  if (id == 0)
+    return;
+  const auto o = rtp::ParseVideoOrientation(packet.GetExtension(id));
+  if (!o || !orientation_.Update(*o))
+    return;
+  auto& b = context_.writer->NotificationBuilder();
+  const auto body =
+      FBS::Producer::CreateVideoOrientationChangeNotification(b, o->camera, o->flip, o->rotation);
+  context_.writer->Notify(id_, FBS::Notification::Event::PRODUCER_VIDEO_ORIENTATION_CHANGE,
+                          FBS::Notification::Body::Producer_VideoOrientationChangeNotification,
+                          body.Union());
 }
 
 // --- channel methods ------------------------------------------------------------

@@ -202,7 +202,8 @@ flatbuffers::Offset<FBS::RtpStream::Dump>
 RecvStream::FillDump(flatbuffers::FlatBufferBuilder& b) const {
   const auto& p = params_;
   return FillStreamDump(
-      b, {p.encodingIdx, p.ssrc, p.codec, &p.rid, &p.cname, p.rtxSsrc, p.kind, score_});
+      b, {p.encodingIdx, p.ssrc, p.codec, &p.rid, &p.cname, p.rtxSsrc, p.kind, score_},
+      {p.scalability.spatialLayers, p.scalability.temporalLayers, p.dtx});
 }
 
 flatbuffers::Offset<FBS::RtpStream::Stats> RecvStream::FillStats(flatbuffers::FlatBufferBuilder& b,

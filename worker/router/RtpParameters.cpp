@@ -70,9 +70,11 @@ CodecFamily CodecFamilyFromMime(std::string_view mime) {
     CodecFamily family;
   };
   static constexpr Entry kFamilies[] = {
-      {"opus", CodecFamily::Opus}, {"multiopus", CodecFamily::Opus}, {"VP8", CodecFamily::Vp8},
-      {"VP9", CodecFamily::Vp9},   {"H264", CodecFamily::H264},      {"H265", CodecFamily::H265},
-      {"AV1", CodecFamily::Av1},   {"rtx", CodecFamily::Rtx},
+      {"opus", CodecFamily::Opus}, {"multiopus", CodecFamily::Opus},
+      {"VP8", CodecFamily::Vp8},   {"VP9", CodecFamily::Vp9},
+      {"H264", CodecFamily::H264}, {"H264-SVC", CodecFamily::H264Svc},
+      {"H265", CodecFamily::H265}, {"AV1", CodecFamily::Av1},
+      {"rtx", CodecFamily::Rtx},
   };
   for (const auto& e : kFamilies)
     if (EqualsNoCase(sub, e.name))
@@ -168,6 +170,7 @@ bool CodecSet::From(const fbs::RtpParameters& params, MediaKind kind, CodecSet* 
     codec.clockRate = c->clock_rate();
     codec.family = family;
     codec.codecKind = rtp::codecs::CodecFromMimeType(mime);
+    codec.inBandFec = IntParameter(*c, "useinbandfec") == 1;
     ReadFeedback(*c, &codec);
     out->codecs.push_back(std::move(codec));
   }
@@ -186,6 +189,133 @@ bool CodecSet::From(const fbs::RtpParameters& params, MediaKind kind, CodecSet* 
     it->rtxPayloadType = pt;
   }
   return true;
+}
+
+namespace {
+
+// One encoding of a produce request; false (with *error) when it is malformed.
+bool ReadEncoding(const fbs::RtpEncodingParameters& e, const fbs::EncodingMapping& m,
+                  const CodecSet& codecs, EncodingParams* out, std::string* error) {
+  if (e.ssrc())
+    out->ssrc = *e.ssrc();
+  out->rid = std::string(Str(e.rid()));
+  // As the controller's own dump has it: an encoding without a payload type
+  // is sent with the first media codec.
+  out->codecPayloadType = codecs.codecs.front().payloadType;
+  if (e.codec_payload_type()) {
+    if (!codecs.ByPayloadType(*e.codec_payload_type())) {
+      *error = "unknown codecPayloadType in encoding";
+      return false;
+    }
+    out->codecPayloadType = *e.codec_payload_type();
+  }
+  if (e.rtx()) {
+    // The schema's default 0 is what an rtx without ssrc serializes to.
+    if (e.rtx()->ssrc() == 0) {
+      *error = "missing encoding.rtx.ssrc";
+      return false;
+    }
+    out->rtxSsrc = e.rtx()->ssrc();
+  }
+  out->dtx = e.dtx();
+  out->scalability = ScalabilityMode::Parse(Str(e.scalability_mode()));
+  out->mappedSsrc = m.mapped_ssrc();
+  if (out->mappedSsrc == 0) {
+    *error = "missing mappedSsrc in rtpMapping.encodings";
+    return false;
+  }
+  return true;
+}
+
+// Every encoding must be told apart from the others on the wire: by ssrc, or
+// by rid (all of them or none), and one encoding alone by ssrc, rid or mid.
+bool CheckEncodingsDistinct(const ProducerParams& p, std::string* error) {
+  const auto& encodings = p.encodings;
+  std::vector<uint32_t> ssrcs;
+  size_t withRid = 0;
+  for (size_t i = 0; i < encodings.size(); ++i) {
+    const auto& e = encodings[i];
+    if (!e.ssrc && e.rid.empty()) {
+      if (encodings.size() > 1) {
+        *error = "simulcast encoding without ssrc or rid";
+        return false;
+      }
+      if (p.mid.empty()) {
+        *error = "encoding without ssrc or rid and no mid";
+        return false;
+      }
+    }
+    if (!e.rid.empty()) {
+      ++withRid;
+      for (size_t j = 0; j < i; ++j) {
+        if (encodings[j].rid == e.rid) {
+          *error = "duplicated rid '" + e.rid + "' in encodings";
+          return false;
+        }
+      }
+    }
+    for (const auto ssrc : {e.ssrc, e.rtxSsrc}) {
+      if (!ssrc)
+        continue;
+      if (std::find(ssrcs.begin(), ssrcs.end(), *ssrc) != ssrcs.end()) {
+        *error = "duplicated ssrc " + std::to_string(*ssrc) + " in encodings";
+        return false;
+      }
+      ssrcs.push_back(*ssrc);
+    }
+  }
+  if (withRid != 0 && withRid != encodings.size()) {
+    *error = "encodings mixing rid and no rid";
+    return false;
+  }
+  return true;
+}
+
+bool ReadEncodings(const fbs::RtpParameters& rtp, const fbs::RtpMapping& mapping, ProducerParams* p,
+                   std::string* error) {
+  const auto* encodings = rtp.encodings();
+  const auto* mapped = mapping.encodings();
+  if (encodings->size() == 0) {
+    *error = "empty encodings";
+    return false;
+  }
+  if (mapped->size() != encodings->size()) {
+    *error = "rtpMapping.encodings does not match rtpParameters.encodings";
+    return false;
+  }
+  for (flatbuffers::uoffset_t i = 0; i < encodings->size(); ++i) {
+    EncodingParams enc;
+    if (!ReadEncoding(*encodings->Get(i), *mapped->Get(i), p->codecs, &enc, error))
+      return false;
+    p->encodings.push_back(std::move(enc));
+  }
+  return CheckEncodingsDistinct(*p, error);
+}
+
+} // namespace
+
+fbs::Type ProducerTypeFor(const std::vector<EncodingParams>& encodings, const CodecSet& codecs) {
+  if (encodings.size() > 1)
+    return fbs::Type::SIMULCAST;
+  if (encodings.empty())
+    return fbs::Type::SIMPLE;
+  const auto& e = encodings.front();
+  if (e.scalability.spatialLayers == 1 && e.scalability.temporalLayers == 1)
+    return fbs::Type::SIMPLE;
+  const CodecParams* codec =
+      e.codecPayloadType ? codecs.ByPayloadType(*e.codecPayloadType) : nullptr;
+  if (codec == nullptr && !codecs.codecs.empty())
+    codec = &codecs.codecs.front();
+  switch (codec != nullptr ? codec->family : CodecFamily::Other) {
+  case CodecFamily::Vp9:
+  case CodecFamily::H264Svc:
+    return fbs::Type::SVC;
+  case CodecFamily::Vp8:
+  case CodecFamily::H264:
+    return fbs::Type::SIMULCAST;
+  default:
+    return fbs::Type::SIMPLE;
+  }
 }
 
 std::optional<uint8_t> ProducerParams::MappedPayloadType(uint8_t pt) const {
@@ -225,52 +355,9 @@ std::optional<ProducerParams> ProducerParams::From(const FBS::Transport::Produce
     }
   }
 
-  const auto* encodings = rtp.encodings();
-  const auto* mapped = mapping->encodings();
-  if (encodings->size() == 0) {
-    *error = "empty encodings";
+  if (!ReadEncodings(rtp, *mapping, &p, error))
     return std::nullopt;
-  }
-  if (mapped->size() != encodings->size()) {
-    *error = "rtpMapping.encodings does not match rtpParameters.encodings";
-    return std::nullopt;
-  }
-  for (flatbuffers::uoffset_t i = 0; i < encodings->size(); ++i) {
-    const auto* e = encodings->Get(i);
-    const auto* m = mapped->Get(i);
-    if (e == nullptr || m == nullptr)
-      continue;
-    EncodingParams enc;
-    if (e->ssrc())
-      enc.ssrc = *e->ssrc();
-    enc.rid = std::string(Str(e->rid()));
-    if (e->codec_payload_type()) {
-      if (!p.codecs.ByPayloadType(*e->codec_payload_type())) {
-        *error = "unknown codecPayloadType in encoding";
-        return std::nullopt;
-      }
-      enc.codecPayloadType = *e->codec_payload_type();
-    }
-    if (e->rtx())
-      enc.rtxSsrc = e->rtx()->ssrc();
-    enc.dtx = e->dtx();
-    enc.mappedSsrc = m->mapped_ssrc();
-    if (enc.mappedSsrc == 0) {
-      *error = "missing mappedSsrc in rtpMapping.encodings";
-      return std::nullopt;
-    }
-    if (encodings->size() > 1 && !enc.ssrc && enc.rid.empty()) {
-      *error = "simulcast encoding without ssrc or rid";
-      return std::nullopt;
-    }
-    p.encodings.push_back(std::move(enc));
-  }
-
-  if (p.encodings.size() > 1)
-    p.type = fbs::Type::SIMULCAST;
-  else if (const auto* mode = encodings->Get(0)->scalability_mode();
-           mode != nullptr && mode->size() >= 2 && (*mode)[0] == 'L' && (*mode)[1] != '1')
-    p.type = fbs::Type::SVC;
+  p.type = ProducerTypeFor(p.encodings, p.codecs);
   return p;
 }
 

@@ -3,7 +3,8 @@
 namespace sluice::router {
 
 flatbuffers::Offset<FBS::RtpStream::Dump> FillStreamDump(flatbuffers::FlatBufferBuilder& b,
-                                                         const StreamDumpFields& f) {
+                                                         const StreamDumpFields& f,
+                                                         const StreamDumpLayers& layers) {
   const CodecParams* c = f.codec;
   // The Node library reads rid / rrid as strings: "" for none, never absent.
   const char* rid = f.rid != nullptr ? f.rid->c_str() : "";
@@ -21,7 +22,8 @@ flatbuffers::Offset<FBS::RtpStream::Dump> FillStreamDump(flatbuffers::FlatBuffer
       c ? c->clockRate : 0, rid, cname,
       hasRtx ? flatbuffers::Optional<uint32_t>(*f.rtxSsrc) : flatbuffers::nullopt,
       hasRtx ? flatbuffers::Optional<uint8_t>(*c->rtxPayloadType) : flatbuffers::nullopt,
-      c && c->nack, c && c->nackPli, c && c->ccmFir, false, false, 1, 1);
+      c && c->nack, c && c->nackPli, c && c->ccmFir, c && c->inBandFec, layers.dtx,
+      layers.spatialLayers, layers.temporalLayers);
   return FBS::RtpStream::CreateDump(b, params, f.score, rtx);
 }
 

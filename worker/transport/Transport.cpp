@@ -113,18 +113,34 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
         return;
       }
     }
-    ++drops_.noProducer;
+    CountUnrouted(*packet, ridId);
     SLUICE_DEBUG(Rtp, "no producer for RTP packet [ssrc:%u, pt:%u]", packet->Ssrc(),
                  packet->PayloadType());
     return;
   }
   const auto routed = producer->ReceiveRtp(*packet, nowMs);
   if (routed == router::Producer::Routed::No) {
-    ++drops_.noProducer;
+    CountUnrouted(*packet, ridId);
     return;
   }
   listener_.Learn(packet->Ssrc(), producer);
   (routed == router::Producer::Routed::Rtx ? rtxRecv_ : rtpRecv_).Add(len, nowMs);
+}
+
+void Transport::CountUnrouted(const rtp::RtpPacket& packet, uint8_t ridId) {
+  const auto value = ridId != 0 ? packet.GetExtension(ridId) : rtp::ByteView{};
+  const std::string_view rid(reinterpret_cast<const char*>(value.data), value.size);
+  if (rid.empty()) {
+    ++drops_.noProducer;
+    return;
+  }
+  for (const auto& [id, p] : producers_)
+    for (const auto& e : p->Params().encodings)
+      if (e.rid == rid) {
+        ++drops_.noProducer; // announced, but not on this SSRC or payload type
+        return;
+      }
+  ++drops_.unknownRid;
 }
 
 void Transport::ReceiveRtcp(const uint8_t* data, size_t len, uint64_t nowMs) {
@@ -505,7 +521,7 @@ Transport::FillBaseStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs) {
   AddKindDrops(d);
   const auto drops = FBS::Transport::CreateDrops(
       b, d.notRtpOrRtcp, d.badRtp, d.noProducer, d.badRtcp, d.unknownTuple, d.srtpFailures,
-      d.notConnected, d.socketTruncated, d.badStun, d.badDtls);
+      d.notConnected, d.socketTruncated, d.badStun, d.badDtls, d.unknownRid);
   return FBS::Transport::CreateStatsDirect(
       b, id_.c_str(), nowMs, flatbuffers::nullopt, recv_.bytes, recv_.rate.Rate(nowMs), send_.bytes,
       send_.rate.Rate(nowMs), rtpRecv_.bytes, rtpRecv_.rate.Rate(nowMs), rtpSend_.bytes,

@@ -21,6 +21,7 @@
 #include "sluice/router/RtpParameters.hpp"
 #include "sluice/rtcp/RtcpWriter.hpp"
 #include "sluice/rtp/KeyFrame.hpp"
+#include "sluice/rtp/VideoOrientation.hpp"
 #include "sluice/util/FlatCopy.hpp"
 
 namespace sluice::router {
@@ -86,6 +87,9 @@ private:
   void SendNacks(RecvStream& stream, uint64_t nowMs);
   void SendKeyFrameRequest(RecvStream& stream, uint64_t nowMs);
   void EmitScores();
+  // PRODUCER_VIDEO_ORIENTATION_CHANGE when the packet's CVO byte differs
+  // from the last one reported (or is the first).
+  void CheckVideoOrientation(const rtp::RtpPacket& packet);
   bool Tracing(FBS::Producer::TraceEventType type) const {
     return (traceTypes_ & (1u << static_cast<unsigned>(type))) != 0;
   }
@@ -103,9 +107,11 @@ private:
   util::FlatCopy<FBS::RtpParameters::RtpParameters> rtpParameters_;
   util::FlatCopy<FBS::RtpParameters::RtpMapping> rtpMapping_;
   std::vector<std::unique_ptr<RecvStream>> streams_;
-  std::vector<KeyFrameRequest> keyFrameRequests_; // per stream
+  std::vector<KeyFrameRequest> keyFrameRequests_;                       // per stream
+  std::vector<flatbuffers::Offset<FBS::Producer::Score>> scoreScratch_; // EmitScores, per stream
   std::vector<Consumer*> consumers_;
   rtp::KeyFrameCodec keyFrameCodec_ = rtp::KeyFrameCodec::Unknown;
+  rtp::VideoOrientationTracker orientation_;
   bool paused_;
   uint8_t traceTypes_ = 0;
   uint32_t rttMs_ = UINT32_MAX; // applied to the streams on the first tick

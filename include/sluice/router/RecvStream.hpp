@@ -36,6 +36,8 @@ struct RecvStreamParams {
   const CodecParams* codec = nullptr; // owned by the Producer's params
   std::string cname;
   MediaKind kind = MediaKind::Video;
+  ScalabilityMode scalability; // the encoding's layers (dumped, not enforced here)
+  bool dtx = false;
 };
 
 class RecvStream {

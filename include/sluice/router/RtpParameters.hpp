@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "rtpParameters_generated.h"
+#include "sluice/router/ScalabilityMode.hpp"
 #include "sluice/rtp/codecs/CodecKind.hpp"
 #include "transport_generated.h"
 
@@ -24,7 +25,7 @@ namespace sluice::router {
 enum class MediaKind : uint8_t { Audio = 0, Video = 1 };
 
 // Codec families the worker treats differently (keyframe detection).
-enum class CodecFamily : uint8_t { Other, Opus, Vp8, Vp9, H264, H265, Av1, Rtx };
+enum class CodecFamily : uint8_t { Other, Opus, Vp8, Vp9, H264, H264Svc, H265, Av1, Rtx };
 
 CodecFamily CodecFamilyFromMime(std::string_view mimeType);
 
@@ -38,6 +39,8 @@ struct CodecParams {
   bool nack = false;
   bool nackPli = false;
   bool ccmFir = false;
+  // Opus "useinbandfec=1" (RFC 7587 §6.1).
+  bool inBandFec = false;
   // RFC 4588: the rtx codec whose apt names this codec, if any.
   std::optional<uint8_t> rtxPayloadType;
 };
@@ -63,10 +66,13 @@ private:
 struct EncodingParams {
   std::optional<uint32_t> ssrc;
   std::string rid;
+  // Producers: always set (the first media codec when the request names
+  // none), as the controller's dump shows it.
   std::optional<uint8_t> codecPayloadType;
   std::optional<uint32_t> rtxSsrc;
   uint32_t mappedSsrc = 0; // producers: the SSRC consumers see this encoding as
   bool dtx = false;
+  ScalabilityMode scalability; // one spatial and one temporal layer unless signalled
 };
 
 // Media codecs (rtx folded into rtxPayloadType) and shared checks.
@@ -93,9 +99,20 @@ struct ProducerParams {
   uint32_t keyFrameRequestDelayMs = 0;
 
   std::optional<uint8_t> MappedPayloadType(uint8_t pt) const;
+  // Errors are the caller's TypeError: the request is malformed (encodings
+  // that cannot be told apart, an rtx without ssrc, an unknown payload type,
+  // a stream nothing could route: no ssrc, rid or mid).
   static std::optional<ProducerParams> From(const FBS::Transport::ProduceRequest& request,
                                             std::string* error);
 };
+
+// The type mediasoup 3.14 gives a producer with these encodings: SIMULCAST
+// for several; for one whose scalabilityMode has more than one layer, SVC
+// when its codec layers inside one stream (VP9, H264-SVC) and SIMULCAST when
+// it layers only in time (VP8, H264: a one-stream simulcast, so a temporal
+// layer can be chosen per consumer); SIMPLE otherwise.
+FBS::RtpParameters::Type ProducerTypeFor(const std::vector<EncodingParams>& encodings,
+                                         const CodecSet& codecs);
 
 // One stream a consumer sends: encodings[0] for simple/simulcast/svc, one per
 // producer encoding for pipe.

@@ -24,7 +24,15 @@ struct StreamDumpFields {
   uint8_t score = 0;
 };
 
+// What only some streams know (a producer's encoding): its layers and DTX.
+struct StreamDumpLayers {
+  uint8_t spatialLayers = 1;
+  uint8_t temporalLayers = 1;
+  bool dtx = false;
+};
+
 flatbuffers::Offset<FBS::RtpStream::Dump> FillStreamDump(flatbuffers::FlatBufferBuilder& b,
-                                                         const StreamDumpFields& f);
+                                                         const StreamDumpFields& f,
+                                                         const StreamDumpLayers& layers = {});
 
 } // namespace sluice::router

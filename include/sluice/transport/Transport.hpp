@@ -67,6 +67,7 @@ public:
     uint64_t unknownTuple = 0;
     uint64_t srtpFailures = 0;
     uint64_t notConnected = 0;
+    uint64_t unknownRid = 0; // RTP with a RID no producer announced
     // Filled by the kind (AddKindDrops), not counted in drops_:
     uint64_t socketTruncated = 0; // larger than the socket's receive buffer
     uint64_t badStun = 0;         // STUN not accepted as a valid Binding request
@@ -104,6 +105,9 @@ protected:
   Drops drops_;
 
 private:
+  // A valid RTP packet no producer stream took: unknownRid when it carries a
+  // RID no producer announced, else noProducer.
+  void CountUnrouted(const rtp::RtpPacket& packet, uint8_t ridId);
   void HandleProduce(channel::Request& request);
   void HandleConsume(channel::Request& request);
   // The consumer kind the controller asked for (its `type`).

@@ -22,11 +22,17 @@ public:
 
   // `table` must be verified (it comes from a verified request).
   static FlatCopy From(const Table* table) {
+    return From(table, [](typename Table::NativeTableType&) {});
+  }
+  // The same, with `fix(object)` completing the unpacked table first (fields
+  // the worker fills in, such as defaults the controller left out).
+  template <typename Fix> static FlatCopy From(const Table* table, Fix&& fix) {
     FlatCopy copy;
     if (table == nullptr)
       return copy;
     flatbuffers::FlatBufferBuilder builder(512);
     const auto object = std::unique_ptr<typename Table::NativeTableType>(table->UnPack());
+    fix(*object);
     builder.Finish(Table::Pack(builder, object.get()));
     copy.bytes_.assign(builder.GetBufferPointer(), builder.GetBufferPointer() + builder.GetSize());
     copy.bytes_.shrink_to_fit();
