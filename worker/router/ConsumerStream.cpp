@@ -85,7 +85,7 @@ size_t ConsumerStream::WriteHead(const rtp::RtpPacket& packet, const rtp::RtpRew
   *skip = 0;
   if (rewriteCodec_ != rtp::codecs::CodecKind::Unknown &&
       !rtp::codecs::WritePayloadHead(rewriteCodec_, packet, layers, head, kHeadRoom, &headLen, skip,
-                                     &marker))
+                                     &marker, frameMarkingId_))
     return 0;
   rtp::RtpRewrite r = rw;
   if (rewriteCodec_ != rtp::codecs::CodecKind::Unknown)

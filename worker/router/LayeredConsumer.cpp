@@ -1,5 +1,7 @@
 #include "sluice/router/LayeredConsumer.hpp"
 
+#include "sluice/router/Producer.hpp"
+
 #include <algorithm>
 
 namespace sluice::router {
@@ -29,6 +31,7 @@ LayeredConsumer::LayeredConsumer(const Context& context, std::string id, Produce
       spatialLayers_(std::max<uint8_t>(1, spatialLayers)),
       temporalLayers_(ModeOf(request).temporalLayers),
       closePidGaps_(Params().codec.codecKind == CodecKind::Vp8) {
+  stream_.SetFrameMarkingId(producer.FrameMarkingId());
   preferred_ = LayerPair{int16_t(spatialLayers_ - 1), int16_t(temporalLayers_ - 1)};
   if (const auto* p = request.preferred_layers())
     SetPreferredLayers(p->spatial_layer(), p->temporal_layer()

@@ -86,6 +86,8 @@ public:
   // A packet of the current source the kind does not send (a layer above
   // its target): the output seqs close over it.
   void Skip(int64_t extSeq) { seq_.Skip(extSeq); }
+  // Where the source's packets carry frame marking (H264 SVC end of layer frame).
+  void SetFrameMarkingId(uint8_t id) { frameMarkingId_ = id; }
   // A producer packet refused as bad input (packetsDiscarded in stats).
   void CountDiscarded() { ++stats_.dropped; }
 
@@ -148,6 +150,7 @@ private:
   std::optional<uint32_t> rtxSsrc_;
   uint32_t sourceIdx_;
   rtp::codecs::CodecKind rewriteCodec_;
+  uint8_t frameMarkingId_ = 0;
   RecvStream* source_ = nullptr;
   SeqMapper seq_;
   bool syncRequired_ = true;

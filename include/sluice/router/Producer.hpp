@@ -67,6 +67,8 @@ public:
   // PLI/FIR toward the sender of encoding `idx` (video only, throttled).
   void RequestKeyFrame(size_t idx, uint64_t nowMs);
   uint8_t Score() const;
+  // The header extension id of frame marking in this producer's packets (0: none).
+  uint8_t FrameMarkingId() const { return frameMarkingId_; }
   std::vector<uint8_t> Scores() const;
 
   struct Drops {

@@ -139,7 +139,8 @@ CodecPacket ReadCodecPacket(CodecKind codec, const RtpPacket& packet, uint8_t fr
 }
 
 bool WritePayloadHead(CodecKind codec, const RtpPacket& packet, const LayerRewrite& rw,
-                      uint8_t* dst, size_t cap, size_t* written, size_t* skip, bool* marker) {
+                      uint8_t* dst, size_t cap, size_t* written, size_t* skip, bool* marker,
+                      uint8_t frameMarkingId) {
   *written = 0;
   *skip = 0;
   *marker = packet.Marker();
@@ -164,10 +165,14 @@ bool WritePayloadHead(CodecKind codec, const RtpPacket& packet, const LayerRewri
   }
   case CodecKind::H264Svc: {
     // Nothing to rewrite in the payload; a resend still keeps to the caps.
-    CodecPacket cp;
-    if (ReadSvcExtension(packet.Payload(), packet.PayloadSize(), &cp) &&
-        (cp.spatial > rw.maxSpatial || cp.temporal > rw.maxTemporal))
+    CodecPacket cp = ReadH264(packet, frameMarkingId);
+    if (!ReadSvcExtension(packet.Payload(), packet.PayloadSize(), &cp))
+      return true;
+    if (cp.spatial > rw.maxSpatial || cp.temporal > rw.maxTemporal)
       return false;
+    // The end of the highest layer sent ends the access unit (frame marking E).
+    *marker =
+        packet.Marker() || (frameMarkingId != 0 && cp.frameEnd && cp.spatial >= rw.maxSpatial);
     return true;
   }
   default:

@@ -57,7 +57,10 @@ struct LayerRewrite {
 // `*marker` the RTP marker bit. Codecs with nothing to rewrite write 0 bytes
 // and skip 0. Returns false when the packet must not go out under `rw` (a
 // layer above its caps, a descriptor that no longer parses, no room).
+// `frameMarkingId`: where the stored packet carries frame marking (H264 SVC
+// reads the end of a layer frame there to move the marker, as VP9 does).
 bool WritePayloadHead(CodecKind codec, const RtpPacket& packet, const LayerRewrite& rw,
-                      uint8_t* dst, size_t cap, size_t* written, size_t* skip, bool* marker);
+                      uint8_t* dst, size_t cap, size_t* written, size_t* skip, bool* marker,
+                      uint8_t frameMarkingId = 0);
 
 } // namespace sluice::rtp::codecs

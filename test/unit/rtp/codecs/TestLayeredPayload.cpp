@@ -161,3 +161,26 @@ TEST_CASE("ReadCodecPacket: H264 SVC layers from the NAL unit header SVC extensi
   CHECK(WritePayloadHead(CodecKind::H264Svc, View(single), rw, dst, sizeof(dst), &written, &skip,
                          &marker));
 }
+
+TEST_CASE("WritePayloadHead: H264 SVC marker at the end of the highest layer sent",
+          "[codecs][layered]") {
+  // DID 1, TID 0 slice extension; frame marking (id 3) S=1 E=1, TID 0.
+  const auto bytes = Packet({0x74, 0x00, 0x90, 0x00, 0x88}, false, 3, {0xC0});
+  uint8_t dst[8];
+  size_t written = 0, skip = 0;
+  bool marker = false;
+  LayerRewrite rw;
+  rw.maxSpatial = 1;
+  REQUIRE(WritePayloadHead(CodecKind::H264Svc, View(bytes), rw, dst, sizeof(dst), &written, &skip,
+                           &marker, 3));
+  CHECK(marker);
+  rw.maxSpatial = 2; // a higher layer follows in this access unit
+  REQUIRE(WritePayloadHead(CodecKind::H264Svc, View(bytes), rw, dst, sizeof(dst), &written, &skip,
+                           &marker, 3));
+  CHECK_FALSE(marker);
+  // Without frame marking the end of a layer frame is unknown: the sender's marker stays.
+  rw.maxSpatial = 1;
+  REQUIRE(WritePayloadHead(CodecKind::H264Svc, View(bytes), rw, dst, sizeof(dst), &written, &skip,
+                           &marker, 0));
+  CHECK_FALSE(marker);
+}
