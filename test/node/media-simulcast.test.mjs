@@ -57,12 +57,12 @@ function vp8ByRidOptions(rids = ['r0', 'r1', 'r2']) {
   };
 }
 
-function vp8BySsrcOptions(ssrcs) {
+function vp8BySsrcOptions(ssrcs, scalabilityMode = 'L1T3') {
   return {
     kind: 'video',
     rtpParameters: {
       codecs: [{ mimeType: 'video/VP8', payloadType: VP8_PT, clockRate: 90000, rtcpFeedback: FEEDBACK }],
-      encodings: ssrcs.map((ssrc) => ({ ssrc, scalabilityMode: 'L1T3' })),
+      encodings: ssrcs.map((ssrc) => (scalabilityMode ? { ssrc, scalabilityMode } : { ssrc })),
       rtcp: { cname: 'simulcast-peer' },
     },
   };
@@ -81,11 +81,12 @@ function encodingSpaces({ ssrcs, rids, nearWrap }) {
   }));
 }
 
-async function vp8Session(worker, { byRid = true, nearWrap = false, ridPackets = 8, ssrcs = [0x2000a001, 0x2000a002, 0x2000a003] } = {}) {
+async function vp8Session(worker, { byRid = true, nearWrap = false, ridPackets = 8, ssrcs = [0x2000a001, 0x2000a002, 0x2000a003],
+  scalabilityMode = 'L1T3' } = {}) {
   const router = await worker.createRouter({ mediaCodecs: LAYERED_CODECS });
   const side = await openProducerSide(router);
   const rids = byRid ? ['r0', 'r1', 'r2'] : undefined;
-  const producer = await side.transport.produce(byRid ? vp8ByRidOptions() : vp8BySsrcOptions(ssrcs));
+  const producer = await side.transport.produce(byRid ? vp8ByRidOptions() : vp8BySsrcOptions(ssrcs, scalabilityMode));
   const sender = new Vp8SimulcastSender({
     peer: side.peer, port: side.port, pt: VP8_PT, mid: byRid ? '0' : undefined, ridPackets,
     encodings: encodingSpaces({ ssrcs, rids, nearWrap }),
@@ -867,6 +868,28 @@ describe('VP8 simulcast consumer', () => {
       assert.equal(parseRtxPayload(rtx.payload).osn, received.at(-2).seq);
       assert.ok(parseRtxPayload(rtx.payload).payload.equals(received.at(-2).payload));
       await worker.dump();
+    } finally {
+      p.stop();
+    }
+  });
+
+  test('no scalabilityMode signalled but TIDs on the wire: every TID is sent, and a NACK for a TID 2 packet is answered', async () => {
+    const s = await vp8Session(worker, { byRid: false, scalabilityMode: null });
+    const c = await layeredConsumer(s, { preferredLayers: { spatialLayer: 1 } });
+    const p = flow(s.sender);
+    try {
+      await waitLayers(c, { spatialLayer: 1, temporalLayer: 0 }, 'start');
+      await c.peer.until((x) => x.rtpOf(c.wire.ssrc).filter((q) => parseVp8Descriptor(q.payload).tid === 2).length >= 3,
+        'TID 2 packets forwarded');
+      p.stop();
+      await sleep(30);
+      const target = c.peer.rtpOf(c.wire.ssrc).filter((q) => parseVp8Descriptor(q.payload).tid === 2).at(-1);
+      const mark = c.peer.arrivals;
+      c.peer.sendRtcp(buildNack({ senderSsrc: PEER_SSRC, mediaSsrc: c.wire.ssrc, seqs: [target.seq] }), c.port);
+      const rtx = await c.peer.waitRtp((q) => q.ssrc === c.wire.rtxSsrc, 'the RTX of the TID 2 packet', 3000, mark);
+      const { osn, payload } = parseRtxPayload(rtx.payload);
+      assert.equal(osn, target.seq);
+      assert.ok(payload.equals(target.payload), 'the bytes this consumer sent');
     } finally {
       p.stop();
     }

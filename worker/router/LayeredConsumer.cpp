@@ -88,7 +88,8 @@ void LayeredConsumer::SendLayer(RecvStream& stream, const rtp::RtpPacket& packet
     return;
   }
   rtp::codecs::LayerRewrite rw;
-  rw.maxTemporal = static_cast<uint8_t>(temporal);
+  // With one temporal layer signalled every TID was sent: a resend takes any.
+  rw.maxTemporal = temporalLayers_ > 1 ? static_cast<uint8_t>(temporal) : uint8_t{0xFF};
   rw.maxSpatial = maxSpatial;
   if (cp.hasPictureId) {
     rtp::codecs::PictureIdOut out;
