@@ -371,6 +371,8 @@ size_t Consumer::BaseFootprintBytes() const {
                  params_.encodings.capacity() * sizeof(ConsumerEncoding) + rtpParameters_.Bytes();
   for (const auto& e : consumableEncodings_)
     bytes += sizeof(e) + e.Bytes();
+  for (size_t i = 0; i < streamCount_; ++i)
+    bytes += streams_[i].HeapBytes();
   return bytes;
 }
 

@@ -69,7 +69,7 @@ void SimulcastConsumer::OnRtp(RecvStream& stream, const rtp::RtpPacket& packet,
 }
 
 size_t SimulcastConsumer::FootprintBytes() const {
-  return sizeof(*this) + BaseFootprintBytes() + SeqMapper::kLayeredSegments * 32;
+  return sizeof(*this) + BaseFootprintBytes();
 }
 
 } // namespace sluice::router

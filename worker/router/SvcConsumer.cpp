@@ -79,7 +79,7 @@ void SvcConsumer::OnRtp(RecvStream& stream, const rtp::RtpPacket& packet,
 }
 
 size_t SvcConsumer::FootprintBytes() const {
-  return sizeof(*this) + BaseFootprintBytes() + SeqMapper::kLayeredSegments * 32;
+  return sizeof(*this) + BaseFootprintBytes();
 }
 
 } // namespace sluice::router

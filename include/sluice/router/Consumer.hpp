@@ -137,6 +137,7 @@ protected:
   // getStats lists the send streams, then (when true) each one's source stream.
   virtual bool StatsIncludeSources() const = 0;
 
+  // Owned heap shared by every kind (ids, parameters, the streams' seq segments).
   size_t BaseFootprintBytes() const;
   bool Active() const { return !paused_ && !producerPaused_ && producer_ != nullptr; }
   StreamSendContext SendContext() const {

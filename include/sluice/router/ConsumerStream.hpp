@@ -108,6 +108,8 @@ public:
   uint8_t Score() const { return score_; }
   uint32_t RttMs() const { return rttMs_; }
   uint64_t PacketsSent() const { return stats_.packets; }
+  // Heap the stream owns beyond its own size (its seq segments).
+  size_t HeapBytes() const { return seq_.FootprintBytes(); }
 
   flatbuffers::Offset<FBS::RtpStream::Stats>
   FillStats(const StreamSendContext& ctx, flatbuffers::FlatBufferBuilder& b, uint64_t nowMs);
