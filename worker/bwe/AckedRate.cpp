@@ -60,8 +60,9 @@ uint32_t AckedRate::Rate() const {
   const int64_t spanUs = newestUs_ - std::max(windowStartUs, firstUs_);
   if (spanUs < kMinSpanUs)
     return 0;
-  const uint64_t bps = total_ * 8 * 1'000'000 / static_cast<uint64_t>(spanUs);
-  return static_cast<uint32_t>(std::min<uint64_t>(bps, UINT32_MAX));
+  // In double: a receiver may claim any number of bytes in one window.
+  const double bps = static_cast<double>(total_) * 8e6 / static_cast<double>(spanUs);
+  return static_cast<uint32_t>(std::min(bps, 4e9));
 }
 
 } // namespace sluice::bwe

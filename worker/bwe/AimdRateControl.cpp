@@ -37,8 +37,7 @@ void AimdRateControl::SetRate(uint32_t bps) {
 }
 
 double AimdRateControl::Clamp(double bps) const {
-  if (maxBps_ > 0)
-    bps = std::min(bps, maxBps_);
+  bps = std::min(bps, maxBps_ > 0 ? maxBps_ : kCeilingBps);
   return std::max(bps, minBps_);
 }
 

@@ -20,8 +20,7 @@ void LossBasedControl::SetRate(uint32_t bps) {
 }
 
 double LossBasedControl::Clamp(double bps) const {
-  if (maxBps_ > 0)
-    bps = std::min(bps, maxBps_);
+  bps = std::min(bps, maxBps_ > 0 ? maxBps_ : kCeilingBps);
   return std::max(bps, minBps_);
 }
 

@@ -13,9 +13,11 @@ SendSideEstimator::Config Checked(SendSideEstimator::Config c) {
 } // namespace
 
 SendSideEstimator::SendSideEstimator(const Config& config)
-    : aimd_(config.initialBps, Checked(config).minBps, Checked(config).maxBps),
-      loss_(config.initialBps, Checked(config).minBps, Checked(config).maxBps),
-      minBps_(Checked(config).minBps), maxBps_(Checked(config).maxBps) {}
+    : SendSideEstimator(Checked(config), 0) {}
+
+SendSideEstimator::SendSideEstimator(const Config& c, int /*checked*/)
+    : aimd_(c.initialBps, c.minBps, c.maxBps), loss_(c.initialBps, c.minBps, c.maxBps),
+      minBps_(c.minBps), maxBps_(c.maxBps) {}
 
 SendSideEstimator::DelaySample SendSideEstimator::OnReceived(const PacketFeedback& p) {
   GroupDelta delta{};

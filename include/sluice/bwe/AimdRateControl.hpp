@@ -28,6 +28,8 @@ public:
   static constexpr double kBeta = 0.85;
   static constexpr int64_t kMaxStepUs = 1'000'000;
   static constexpr uint32_t kDefaultRttMs = 200;
+  // Without a configured maximum: rates must stay uint32_t.
+  static constexpr double kCeilingBps = 4e9;
 
   AimdRateControl(uint32_t initialBps, uint32_t minBps, uint32_t maxBps);
 

@@ -22,6 +22,7 @@ public:
   static constexpr double kHighLoss = 0.10;
   static constexpr double kLowLoss = 0.02;
   static constexpr double kGrowth = 1.05;
+  static constexpr double kCeilingBps = 4e9; // rates must stay uint32_t
 
   LossBasedControl(uint32_t initialBps, uint32_t minBps, uint32_t maxBps);
 

@@ -38,7 +38,7 @@ struct PacketFeedback {
   int64_t sendUs;    // when we sent it (our monotonic clock, µs)
   int64_t arrivalUs; // when the receiver got it (receiver's clock, µs); kLost if lost
   uint32_t size;     // bytes on the wire
-  bool probe;        // a probing packet
+  bool probe;        // a probing packet (for the prober; here it counts like any other)
 };
 
 class SendSideEstimator {
@@ -77,6 +77,9 @@ public:
   double Trend() const { return trendline_.Trend(); }
 
 private:
+  // c already checked (a max below the min raised to it).
+  SendSideEstimator(const Config& c, int checked);
+
   enum class DelaySample : uint8_t { None, Normal, Overused };
   // Feeds one received packet to the delay path and the acked rate.
   DelaySample OnReceived(const PacketFeedback& p);
