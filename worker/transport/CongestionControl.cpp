@@ -63,6 +63,7 @@ const uint8_t* CongestionControl::Stamp(const uint8_t* head, size_t headLen, siz
 }
 
 void CongestionControl::OnFeedback(const rtcp::TransportCcFeedback& feedback) {
+  history_.Record(); // the remote does send feedback: worth keeping what we send
   rtcp::TccFeedbackReader reader(feedback);
   if (!reader.Valid()) {
     ++send_.badFeedbacks;

@@ -6,10 +6,15 @@
 
 namespace sluice::transport {
 
-uint16_t TccSendHistory::Next(int64_t sendUs, size_t wireSize) {
+void TccSendHistory::Record() {
   if (!slots_)
     slots_ = std::make_unique<Slot[]>(kSlots);
+}
+
+uint16_t TccSendHistory::Next(int64_t sendUs, size_t wireSize) {
   const uint16_t seq = next_++;
+  if (!slots_)
+    return seq;
   slots_[seq % kSlots] = {static_cast<uint32_t>(sendUs),
                           static_cast<uint16_t>(std::min<size_t>(wireSize, UINT16_MAX)), seq};
   stamped_ = std::min<uint32_t>(stamped_ + 1, kSlots);

@@ -4,7 +4,10 @@
 // was sent under each number, so the remote's feedback can be matched.
 //
 // A fixed ring of kSlots entries (8 bytes each: the low 32 bits of the send
-// time in µs, the wire size, the seq), allocated on the first stamp. Feedback
+// time in µs, the wire size, the seq): 2 KiB, enough for ~2500 packets/s with
+// feedback every 100 ms. It is allocated when the remote's first feedback
+// arrives (Record()): a remote that negotiated the extension but never sends
+// feedback costs nothing but the counter. Feedback
 // about a seq older than the ring (or never sent) finds nothing and is
 // ignored. Send times are rebuilt from the low 32 bits relative to "now", so
 // they are right for packets sent within the last 71 minutes.
@@ -18,10 +21,13 @@ namespace sluice::transport {
 
 class TccSendHistory {
 public:
-  static constexpr size_t kSlots = 512;
+  static constexpr size_t kSlots = 256;
 
-  // The seq for the next packet, recorded as sent at sendUs with wireSize bytes.
+  // The seq for the next packet, recorded (once recording) as sent at sendUs
+  // with wireSize bytes.
   uint16_t Next(int64_t sendUs, size_t wireSize);
+  // Starts recording (allocates the ring); idempotent.
+  void Record();
 
   struct Sent {
     int64_t sendUs;
