@@ -62,25 +62,71 @@ const uint8_t* CongestionControl::Stamp(const uint8_t* head, size_t headLen, siz
   return tStamped;
 }
 
-void CongestionControl::OnFeedback(const rtcp::TransportCcFeedback& feedback) {
+bool CongestionControl::OnFeedback(const rtcp::TransportCcFeedback& feedback) {
   history_.Record(); // the remote does send feedback: worth keeping what we send
   rtcp::TccFeedbackReader reader(feedback);
   if (!reader.Valid()) {
     ++send_.badFeedbacks;
-    return;
+    return false;
   }
   ++send_.feedbacks;
+  // What the estimator takes per feedback: at most what the history can
+  // hold, so a feedback claiming 65535 statuses costs a bounded walk.
+  thread_local bwe::PacketFeedback packets[TccSendHistory::kSlots];
+  size_t n = 0;
   const int64_t now = NowUs();
   rtcp::TccPacketResult r;
   TccSendHistory::Sent sent;
-  while (reader.Next(&r)) {
-    if (!history_.Find(r.seq, now, &sent))
+  for (size_t walked = 0; reader.Next(&r) && walked < 65536; ++walked) {
+    if (!history_.Find(r.seq, now, &sent)) {
       ++send_.packetsUnknown;
-    else if (r.received)
-      ++send_.packetsAcked;
-    else
-      ++send_.packetsLost;
+      continue;
+    }
+    ++(r.received ? send_.packetsAcked : send_.packetsLost);
+    if (n < TccSendHistory::kSlots)
+      packets[n++] = {sent.sendUs, r.received ? r.arrivalUs : bwe::kLost, sent.size, false};
   }
+  if (n == 0)
+    return false;
+  Estimate().OnFeedback(packets, n, now);
+  return true;
+}
+
+bool CongestionControl::OnRemb(uint64_t bps) {
+  Estimate().OnRemb(bps, NowUs());
+  return true;
+}
+
+void CongestionControl::OnRtt(uint32_t rttMs) {
+  if (estimator_)
+    estimator_->OnRtt(rttMs, NowUs());
+}
+
+void CongestionControl::SetOutgoingBounds(uint32_t minBps, uint32_t maxBps) {
+  minBps_ = minBps;
+  maxBps_ = maxBps;
+  if (estimator_)
+    estimator_->SetBounds(minBps_ != 0 ? minBps_ : bwe::SendSideEstimator::Config().minBps, maxBps_);
+}
+
+bwe::SendSideEstimator& CongestionControl::Estimate() {
+  if (!estimator_) {
+    bwe::SendSideEstimator::Config config;
+    config.initialBps = initialBps_;
+    if (minBps_ != 0)
+      config.minBps = minBps_;
+    config.maxBps = maxBps_;
+    estimator_ = std::make_unique<bwe::SendSideEstimator>(config);
+  }
+  return *estimator_;
+}
+
+std::optional<uint32_t> CongestionControl::AvailableOutgoingBitrate() const {
+  if (estimator_)
+    return estimator_->TargetBps();
+  if (sendExtId_ != 0)
+    return initialBps_;
+  return std::nullopt;
 }
 
 } // namespace sluice::transport

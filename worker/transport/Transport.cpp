@@ -11,6 +11,7 @@
 #include "sluice/router/SimpleConsumer.hpp"
 #include "sluice/router/SimulcastConsumer.hpp"
 #include "sluice/router/SvcConsumer.hpp"
+#include "sluice/router/Trace.hpp"
 #include "sluice/rtcp/NtpTime.hpp"
 #include "sluice/rtcp/RtcpWriter.hpp"
 #include "sluice/util/Clock.hpp"
@@ -160,6 +161,15 @@ router::Consumer* Transport::ConsumerBySsrc(uint32_t ssrc) const {
   return it == consumersBySsrc_.end() ? nullptr : it->second;
 }
 
+void Transport::TraceBwe(FBS::Transport::BweType type, uint64_t nowMs) {
+  if ((traceTypes_ & (1u << static_cast<unsigned>(FBS::Transport::TraceEventType::BWE))) == 0)
+    return;
+  const auto* e = cc_.Estimator();
+  router::EmitTransportBweTrace(*context_.writer, id_, nowMs, type, 0, cc_.MinOutgoingBitrate(),
+                                cc_.MaxOutgoingBitrate(), cc_.InitialOutgoingBitrate(),
+                                e != nullptr ? e->TargetBps() : cc_.InitialOutgoingBitrate());
+}
+
 void Transport::ReceiveReportBlocks(const rtcp::ReportBlock* blocks, size_t count, uint64_t nowMs) {
   for (size_t i = 0; i < count; ++i)
     if (auto* c = ConsumerBySsrc(blocks[i].ssrc))
@@ -205,10 +215,12 @@ bool Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
         return false;
       }
     } else if (packet.Fmt() == rtcp::kFmtTransportCc) {
-      if (const auto feedback = rtcp::TransportCcFeedback::Parse(packet))
-        cc_.OnFeedback(*feedback);
-      else
+      if (const auto feedback = rtcp::TransportCcFeedback::Parse(packet)) {
+        if (cc_.OnFeedback(*feedback))
+          TraceBwe(FBS::Transport::BweType::TRANSPORT_CC, nowMs);
+      } else {
         return false;
+      }
     }
     break;
   case PacketType::PSFB:
@@ -219,6 +231,10 @@ bool Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
       } else {
         return false;
       }
+    } else if (packet.Fmt() == rtcp::kFmtAfb) {
+      // Application layer feedback: REMB is the one we read; others are ignored.
+      if (const auto remb = rtcp::Remb::Parse(packet); remb && cc_.OnRemb(remb->Bitrate()))
+        TraceBwe(FBS::Transport::BweType::REMB, nowMs);
     } else if (packet.Fmt() == rtcp::kFmtFir) {
       if (const auto fir = rtcp::Fir::Parse(packet)) {
         for (size_t i = 0; i < fir->EntryCount(); ++i)
@@ -464,6 +480,7 @@ void Transport::HandleSetMaxOutgoingBitrate(channel::Request& request) {
     return;
   }
   maxOutgoingBitrate_ = value;
+  cc_.SetOutgoingBounds(minOutgoingBitrate_, maxOutgoingBitrate_);
   request.Accept();
 }
 
@@ -475,6 +492,7 @@ void Transport::HandleSetMinOutgoingBitrate(channel::Request& request) {
     return;
   }
   minOutgoingBitrate_ = value;
+  cc_.SetOutgoingBounds(minOutgoingBitrate_, maxOutgoingBitrate_);
   request.Accept();
 }
 
@@ -537,8 +555,9 @@ Transport::FillBaseStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs) {
       b, id_.c_str(), nowMs, flatbuffers::nullopt, recv_.bytes, recv_.rate.Rate(nowMs), send_.bytes,
       send_.rate.Rate(nowMs), rtpRecv_.bytes, rtpRecv_.rate.Rate(nowMs), rtpSend_.bytes,
       rtpSend_.rate.Rate(nowMs), rtxRecv_.bytes, rtxRecv_.rate.Rate(nowMs), rtxSend_.bytes,
-      rtxSend_.rate.Rate(nowMs), 0, 0, flatbuffers::nullopt, flatbuffers::nullopt,
-      opt(maxIncomingBitrate_), opt(maxOutgoingBitrate_), opt(minOutgoingBitrate_),
+      rtxSend_.rate.Rate(nowMs), 0, 0, opt(cc_.AvailableOutgoingBitrate().value_or(0)),
+      flatbuffers::nullopt, opt(maxIncomingBitrate_), opt(maxOutgoingBitrate_),
+      opt(minOutgoingBitrate_),
       flatbuffers::nullopt, flatbuffers::nullopt, drops);
 }
 

@@ -105,6 +105,8 @@ WebRtcTransport::Create(const router::Context& context, std::string id, Transpor
   t->dtls_ = DtlsTransport::Create(context.loop, *context.dtls, *t, error);
   if (!t->dtls_)
     return nullptr;
+  if (const auto initial = options.base()->initial_available_outgoing_bitrate(); initial)
+    t->SetInitialOutgoingBitrate(*initial);
 
   // Candidates in listen order; priorities below.
   struct Pending {

@@ -98,6 +98,8 @@ protected:
 
   // Kinds pass every outgoing RTP head through here before protecting or
   // queueing it: the transport-wide seq goes in when the remote negotiated it.
+  // initialAvailableOutgoingBitrate (WebRtcTransport options).
+  void SetInitialOutgoingBitrate(uint32_t bps) { cc_.SetInitialOutgoingBitrate(bps); }
   const uint8_t* StampTransportSeq(const uint8_t* head, size_t headLen, size_t wireLen) {
     return cc_.Stamp(head, headLen, wireLen);
   }
@@ -131,6 +133,8 @@ private:
 
   bool DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs);
   void ReceiveReportBlocks(const rtcp::ReportBlock* blocks, size_t count, uint64_t nowMs);
+  // TRANSPORT_TRACE (bwe) after the estimate was updated, when enabled.
+  void TraceBwe(FBS::Transport::BweType type, uint64_t nowMs);
   router::Consumer* ConsumerBySsrc(uint32_t ssrc) const;
   void SendReports(uint64_t nowMs);
   void ScheduleReports(uint64_t nowMs);
