@@ -85,7 +85,7 @@ TEST_CASE("ChannelWriter: media notifications (CONSUMER_RTP, DIRECTTRANSPORT_RTC
   CHECK(queued <= 4096);
 
   auto& b = writer.NotificationBuilder();
-  const std::vector<uint8_t> rtcp(100, 0x81);
+  const std::vector<uint8_t> rtcp(1000, 0x81);
   const auto body = FBS::DirectTransport::CreateRtcpNotification(b, b.CreateVector(rtcp));
   CHECK_FALSE(writer.Notify("transport-1", Event::DIRECTTRANSPORT_RTCP,
                             FBS::Notification::Body::DirectTransport_RtcpNotification,
