@@ -16,7 +16,7 @@ import {
   nextEvent, videoSession, audioSession, videoProducerOptions, audioProducerOptions, consumerWire,
   MEDIA_CODECS, PRODUCER_VP8_PT, PRODUCER_OPUS_PT,
 } from './lib/media-peer.mjs';
-import { buildRtp, buildPli, parseRtp, parseRtcp, isPli, RTCP } from './lib/rtp.mjs';
+import { buildRtp, buildPli, buildNack, parseRtp, parseRtcp, parseRtxPayload, isPli, RTCP } from './lib/rtp.mjs';
 import { dropsOf } from './lib/sluice-drops.mjs';
 import { memoryOf } from './lib/memory-dump.mjs';
 
@@ -134,7 +134,7 @@ describe('UDP producer -> direct consumer -> Node', () => {
     assert.equal((await dropsOf(direct)).channelFull, 0);
   });
 
-  test('transport.sendRtcp() PLI reaches the UDP sender; the consumer SR arrives as rtcp', async () => {
+  test('transport.sendRtcp(): a PLI reaches the UDP sender, a NACK brings RTX as rtp; the consumer SR arrives as rtcp', async () => {
     const s = await videoSession(worker);
     const direct = await s.router.createDirectTransport();
     const rtcp = collectRtcp(direct);
@@ -153,11 +153,23 @@ describe('UDP producer -> direct consumer -> Node', () => {
     const pli = await s.peer.waitRtcp((p) => isPli(p), 'PLI at the UDP sender', 3000, since);
     assert.equal(pli.mediaSsrc, 0x11223344);
 
+    // A NACK from the direct side: the resend comes back as an 'rtp' event,
+    // RTX (RFC 4588) on the consumer's RTX SSRC carrying the original seq.
+    assert.ok(wire.rtxSsrc, 'the consumer negotiated RTX');
+    const lost = got[1];
+    direct.sendRtcp(buildNack({ senderSsrc: 0x12345678, mediaSsrc: wire.ssrc, seqs: [lost.seq] }));
+    const rtx = await waitUntil(() => got.find((p) => p.ssrc === wire.rtxSsrc), 'RTX as an rtp event');
+    assert.equal(rtx.pt, wire.rtxPt);
+    const { osn, payload } = parseRtxPayload(rtx.payload);
+    assert.equal(osn, lost.seq);
+    assert.ok(payload.equals(lost.payload), 'RTX carries the original payload');
+    const media = got.filter((p) => p.ssrc === wire.ssrc);
+
     // Video reports every 0.5-1.5 s: the consumer's SR, with what it sent.
     const sr = await waitUntil(() => rtcp.find((p) => p.pt === RTCP.SR && p.ssrc === wire.ssrc),
       "the consumer's SR as rtcp", 4000);
-    assert.equal(sr.packetCount, got.length);
-    assert.equal(sr.octetCount, got.reduce((n, p) => n + p.payload.length, 0));
+    assert.equal(sr.packetCount, media.length);
+    assert.equal(sr.octetCount, media.reduce((n, p) => n + p.payload.length, 0));
   });
 });
 
