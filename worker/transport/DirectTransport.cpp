@@ -108,6 +108,8 @@ void DirectTransport::SendRtp(const uint8_t* head, size_t headLen, const uint8_t
   const router::Consumer* consumer = ConsumerBySsrc(ReadSsrc(head));
   if (consumer == nullptr)
     return;
+  // Like every kind, the transport-wide seq when the consumer negotiated it.
+  head = StampTransportSeq(head, headLen, len);
   // Header and payload straight into the notification's byte vector: the
   // builder's buffer is reused frame after frame, so the only copy is the one
   // into the output queue, which is bounded by the channel's limit.

@@ -59,7 +59,7 @@ const std::array<MethodEntry<Transport>, 8> TransportMethods::kTable = {{
 
 Transport::Transport(const router::Context& context, std::string id, TransportOwner& owner)
     : context_(context), id_(std::move(id)), owner_(owner),
-      rtcpSsrc_(static_cast<uint32_t>(Rng()()) | 1u) {}
+      rtcpSsrc_(static_cast<uint32_t>(Rng()()) | 1u), cc_(*this, rtcpSsrc_) {}
 
 Transport::~Transport() {
   // Consumers first (they detach from producers, possibly ours), then
@@ -110,6 +110,7 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
       if (routed != router::Producer::Routed::No) {
         listener_.Learn(packet->Ssrc(), p.get());
         (routed == router::Producer::Routed::Rtx ? rtxRecv_ : rtpRecv_).Add(len, nowMs);
+        cc_.OnReceivedRtp(*packet, p->Params().extIds.Get(Uri::TransportWideCcDraft01));
         return;
       }
     }
@@ -125,6 +126,7 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
   }
   listener_.Learn(packet->Ssrc(), producer);
   (routed == router::Producer::Routed::Rtx ? rtxRecv_ : rtpRecv_).Add(len, nowMs);
+  cc_.OnReceivedRtp(*packet, producer->Params().extIds.Get(Uri::TransportWideCcDraft01));
 }
 
 void Transport::ReceiveControllerRtp(const uint8_t* data, size_t len) {
@@ -209,6 +211,11 @@ bool Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
       } else {
         return false;
       }
+    } else if (packet.Fmt() == rtcp::kFmtTransportCc) {
+      if (const auto feedback = rtcp::TransportCcFeedback::Parse(packet))
+        cc_.OnFeedback(*feedback);
+      else
+        return false;
     }
     break;
   case PacketType::PSFB:
@@ -257,6 +264,7 @@ void Transport::Tick(uint64_t nowMs) {
     nextScoreMs_ = nowMs + kScoreMs;
   for (auto& [id, p] : producers_)
     p->Tick(nowMs, scoreTick);
+  cc_.Tick(nowMs);
   if (nowMs >= nextReportMs_) {
     if (nextReportMs_ != 0)
       SendReports(nowMs);
@@ -381,6 +389,9 @@ void Transport::HandleConsume(channel::Request& request) {
       return;
     }
   }
+  // One remote: every consumer of a transport has the same id for it.
+  if (const uint8_t tccId = params->extIds.Get(Uri::TransportWideCcDraft01); tccId != 0)
+    cc_.SetSendExtensionId(tccId);
   std::unique_ptr<router::Consumer> consumer =
       MakeConsumer(type, id, *producer, std::move(*params), *body);
   router::Consumer* c = consumer.get();

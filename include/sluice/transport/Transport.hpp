@@ -23,6 +23,7 @@
 #include "sluice/router/Producer.hpp"
 #include "sluice/rtcp/RtcpPacket.hpp"
 #include "sluice/transport/RtpListener.hpp"
+#include "sluice/transport/CongestionControl.hpp"
 #include "sluice/transport/TransportCensus.hpp"
 #include "sluice/util/RateCalculator.hpp"
 #include "transport_generated.h"
@@ -101,6 +102,12 @@ protected:
   void CountReceived(size_t wireBytes, uint64_t nowMs);
   void CountSent(size_t bytes, bool rtp, bool retransmission, uint64_t nowMs);
 
+  // Kinds pass every outgoing RTP head through here before protecting or
+  // queueing it: the transport-wide seq goes in when the remote negotiated it.
+  const uint8_t* StampTransportSeq(const uint8_t* head, size_t headLen, size_t wireLen) {
+    return cc_.Stamp(head, headLen, wireLen);
+  }
+
   // `direct` and `maxMessageSize`: what a DirectTransport adds to the base dump.
   flatbuffers::Offset<FBS::Transport::Dump>
   FillBaseDump(flatbuffers::FlatBufferBuilder& b, bool direct = false, uint32_t maxMessageSize = 0);
@@ -152,6 +159,7 @@ private:
   RtpListener listener_;
   absl::flat_hash_map<uint32_t, router::Consumer*> consumersBySsrc_;
   uint32_t rtcpSsrc_; // ours, as sender of receiver reports
+  CongestionControl cc_;
   uint64_t nextReportMs_ = 0;
   uint64_t nextScoreMs_ = 0;
   uint32_t maxIncomingBitrate_ = 0;
