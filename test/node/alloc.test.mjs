@@ -542,3 +542,104 @@ test('no allocator calls per received packet on a layered producer (RID simulcas
       fs.rmSync(countFile, { force: true });
     }
   });
+
+// ---------------------------------------------------------------------------
+// DirectTransport: media over the channel both ways. A UDP VP8 producer feeds
+// consumers on a DirectTransport (each packet becomes a CONSUMER_RTP
+// notification to Node), and Node feeds a producer on a DirectTransport with
+// producer.send() (PRODUCER_SEND frames) that a UDP consumer forwards. The
+// notification is built in the channel writer's reused builder and copied
+// into the bounded output queue, so a packet itself costs no allocator call.
+// What remains is the queue's buffer: when Node falls behind by more than its
+// 64 KiB base within one flush it grows (bounded by SLUICE_CHANNEL_OUT_LIMIT),
+// and it shrinks back once drained; that is counted here too, as a rate.
+
+const DIRECT_CONSUMERS = 4;
+
+test('no allocator calls per packet on the DirectTransport paths (CONSUMER_RTP out, PRODUCER_SEND in)',
+  { skip: !LIB && 'ALLOCCOUNT_LIB not set (sanitizer build)' }, async () => {
+    const countFile = path.join(os.tmpdir(), `sluice-alloc-direct-${process.pid}`);
+    process.env.LD_PRELOAD = LIB;
+    process.env.ALLOCCOUNT_FILE = countFile;
+    const worker = await mediasoup.createWorker();
+    delete process.env.LD_PRELOAD;
+    delete process.env.ALLOCCOUNT_FILE;
+    const sockets = [];
+    try {
+      const router = await worker.createRouter({ mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }] });
+      const vp8 = (ssrc) => ({
+        kind: 'video',
+        rtpParameters: {
+          codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }] }],
+          encodings: [{ ssrc }],
+        },
+      });
+      // UDP in -> direct consumers -> 'rtp' events.
+      const input = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
+      const udpProducer = await input.produce(vp8(4242));
+      const direct = await router.createDirectTransport();
+      let events = 0;
+      for (let i = 0; i < DIRECT_CONSUMERS; i++) {
+        const consumer = await direct.consume({ producerId: udpProducer.id, rtpCapabilities: router.rtpCapabilities });
+        consumer.on('rtp', () => events++);
+      }
+      // producer.send() in -> UDP consumer.
+      const directProducer = await direct.produce(vp8(5252));
+      const sock = dgram.createSocket('udp4');
+      await new Promise((r) => sock.bind(0, '127.0.0.1', r));
+      sockets.push(sock);
+      let forwarded = 0;
+      sock.on('message', (m) => { if (!(m[1] >= 200 && m[1] <= 207)) forwarded++; });
+      const output = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+      await output.connect({ ip: '127.0.0.1', port: sock.address().port });
+      await output.consume({ producerId: directProducer.id, rtpCapabilities: router.rtpCapabilities });
+
+      const send = dgram.createSocket('udp4');
+      await new Promise((r) => send.bind(0, '127.0.0.1', r));
+      sockets.push(send);
+      const port = input.tuple.localPort;
+      let seq = 65000;
+      let ts = 0xfff00000;
+      let sent = 0;
+      const tick = setInterval(() => {
+        for (let k = 0; k < PPS / 200; k++) {
+          const key = sent % 300 === 0;
+          send.send(vp8Packet(seq, ts, 4242, key), port, '127.0.0.1');
+          directProducer.send(vp8Packet(seq, ts, 5252, key));
+          seq++;
+          sent++;
+          if (sent % 3 === 0) ts += 3000;
+        }
+      }, 10);
+
+      await sleep(WARMUP_MS);
+      if (process.env.ALLOCCOUNT_TRACE) {
+        const fd = fs.openSync(countFile, 'r+');
+        fs.writeSync(fd, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), 0, 8, 24);
+        fs.closeSync(fd);
+      }
+      const before = readCounters(countFile);
+      const [eventsBefore, forwardedBefore, sentBefore] = [events, forwarded, sent];
+      await sleep(WINDOW_MS);
+      const after = readCounters(countFile);
+      const sentAfter = sent;
+      clearInterval(tick);
+      const out = events - eventsBefore;
+      const inward = forwarded - forwardedBefore;
+      const allocations = after.allocations - before.allocations;
+      console.log(`direct: ${out} CONSUMER_RTP notifications (${DIRECT_CONSUMERS} consumers) and ${inward} producer.send() ` +
+        `packets forwarded to UDP in the window; ${allocations} allocator calls = ` +
+        `${(allocations / Math.max(1, out + inward)).toFixed(4)} per packet`);
+      // Every packet sent in the window (give or take the edges) came out.
+      const sentInWindow = sentAfter - sentBefore;
+      assert.ok(sentInWindow > 200, `too few packets sent: ${sentInWindow}`);
+      assert.ok(out > DIRECT_CONSUMERS * sentInWindow * 0.9, `too few rtp events: ${out} for ${sentInWindow} sent`);
+      assert.ok(inward > sentInWindow * 0.9, `too few packets forwarded from producer.send(): ${inward} for ${sentInWindow}`);
+      assert.ok(allocations / (out + inward) < 0.01,
+        `${allocations} allocator calls for ${out + inward} packets: more than the output queue's regrowth`);
+    } finally {
+      worker.close();
+      for (const s of sockets) s.close();
+      fs.rmSync(countFile, { force: true });
+    }
+  });

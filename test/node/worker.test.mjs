@@ -362,13 +362,6 @@ describe('worker requests', () => {
         assert.match(error.message, /enableSctp is not supported: data channels are not implemented/);
         return true;
       });
-    await assert.rejects(
-      router.createDirectTransport(),
-      (error) => {
-        assert.equal(error.constructor, Error);
-        assert.equal(error.message, 'ROUTER_CREATE_DIRECTTRANSPORT not implemented');
-        return true;
-      });
     const dump = await worker.dump();
     assert.deepEqual(dump.webRtcServerIds, []);
     assert.deepEqual(dump.routerIds, [router.id]);

@@ -14,6 +14,7 @@ bool ChannelWriter::IsDroppable(Event event) {
   case Event::PRODUCER_SCORE:
   case Event::CONSUMER_SCORE:
   case Event::CONSUMER_RTP:
+  case Event::DIRECTTRANSPORT_RTCP: // sent on timers and per packet, not per request
   case Event::AUDIOLEVELOBSERVER_VOLUMES:
     return true;
   default:
@@ -46,19 +47,21 @@ void ChannelWriter::SendError(uint32_t id, std::string_view error, std::string_v
   b.Clear();
   const auto errorOffset = b.CreateString(error.data(), error.size());
   const auto reasonOffset = b.CreateString(reason.data(), reason.size());
-  const auto response = FBS::Response::CreateResponse(
-      b, id, false, FBS::Response::Body::NONE, 0, errorOffset, reasonOffset);
+  const auto response = FBS::Response::CreateResponse(b, id, false, FBS::Response::Body::NONE, 0,
+                                                      errorOffset, reasonOffset);
   ++counters_.errorResponses;
   Finish(b, response.Union(), FBS::Message::Body::Response, false);
 }
 
-void ChannelWriter::Notify(std::string_view handlerId, Event event, FBS::Notification::Body type,
+bool ChannelWriter::Notify(std::string_view handlerId, Event event, FBS::Notification::Body type,
                            flatbuffers::Offset<void> body) {
   auto& b = notificationBuilder_;
   const auto idOffset = b.CreateString(handlerId.data(), handlerId.size());
   const auto notification = FBS::Notification::CreateNotification(b, idOffset, event, type, body);
-  if (!Finish(b, notification.Union(), FBS::Message::Body::Notification, IsDroppable(event)))
-    ++counters_.droppedNotifications;
+  if (Finish(b, notification.Union(), FBS::Message::Body::Notification, IsDroppable(event)))
+    return true;
+  ++counters_.droppedNotifications;
+  return false;
 }
 
 void ChannelWriter::WriteLog(std::string_view line) {

@@ -82,7 +82,7 @@ MemoryReport::Build(flatbuffers::FlatBufferBuilder& b,
                                     f.mallocMmapBytes, f.mallocReleasableBytes);
   const auto transports = FBS::Worker::CreateTransportsMemoryDump(
       b, census.plainTransports, census.webRtcTransports, census.dtlsSessions, census.dtlsConnected,
-      census.dtlsBytesHeld, census.srtpSessions);
+      census.dtlsBytesHeld, census.srtpSessions, census.directTransports);
   return FBS::Worker::CreateMemoryDump(b, pool, rings, channel, f.rssBytes, malloc, transports);
 }
 

@@ -6,8 +6,10 @@
 #include <cstring>
 #include <random>
 
+#include "notification_generated.h"
 #include "request_generated.h"
 #include "response_generated.h"
+#include "sluice/channel/Logger.hpp"
 #include "sluice/channel/MethodTable.hpp"
 #include "sluice/router/Consumer.hpp"
 #include "sluice/router/Trace.hpp"
@@ -117,6 +119,16 @@ Producer::~Producer() {
   for (Consumer* c : consumers)
     c->OnProducerClosed(); // the consumer's transport destroys it
   context_.registry->Remove(id_);
+}
+
+void Producer::HandleNotification(const FBS::Notification::Notification& notification) {
+  const auto* body = notification.body_as_Producer_SendNotification();
+  if (notification.event() != FBS::Notification::Event::PRODUCER_SEND || body == nullptr) {
+    SLUICE_WARN("producer %s: unexpected notification (event %u)", id_.c_str(),
+                static_cast<unsigned>(notification.event()));
+    return;
+  }
+  port_.ReceiveControllerRtp(body->data()->data(), body->data()->size());
 }
 
 void Producer::HandleRequest(channel::Request& request) {

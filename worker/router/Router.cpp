@@ -5,6 +5,7 @@
 #include "request_generated.h"
 #include "response_generated.h"
 #include "router_generated.h"
+#include "sluice/transport/DirectTransport.hpp"
 #include "sluice/transport/ListenInfo.hpp"
 #include "sluice/transport/PlainTransport.hpp"
 #include "sluice/transport/WebRtcServer.hpp"
@@ -17,10 +18,10 @@ using FBS::Request::Body;
 using FBS::Request::Method;
 
 struct RouterMethods {
-  static const std::array<MethodEntry<Router>, 6> kTable;
+  static const std::array<MethodEntry<Router>, 7> kTable;
 };
 
-const std::array<MethodEntry<Router>, 6> RouterMethods::kTable = {{
+const std::array<MethodEntry<Router>, 7> RouterMethods::kTable = {{
     {Method::ROUTER_DUMP, Body::NONE, &Router::HandleDump},
     {Method::ROUTER_CREATE_PLAINTRANSPORT, Body::Router_CreatePlainTransportRequest,
      &Router::HandleCreatePlainTransport},
@@ -28,6 +29,8 @@ const std::array<MethodEntry<Router>, 6> RouterMethods::kTable = {{
      &Router::HandleCreateWebRtcTransport},
     {Method::ROUTER_CREATE_WEBRTCTRANSPORT_WITH_SERVER, Body::Router_CreateWebRtcTransportRequest,
      &Router::HandleCreateWebRtcTransport},
+    {Method::ROUTER_CREATE_DIRECTTRANSPORT, Body::Router_CreateDirectTransportRequest,
+     &Router::HandleCreateDirectTransport},
     {Method::ROUTER_CLOSE_TRANSPORT, Body::Router_CloseTransportRequest,
      &Router::HandleCloseTransport},
     {Method::ROUTER_CLOSE_RTPOBSERVER, Body::Router_CloseRtpObserverRequest,
@@ -164,6 +167,20 @@ void Router::HandleCreateWebRtcTransport(channel::Request& request) {
   auto transport = transport::WebRtcTransport::Create(context_, id, *this, options, server, &error);
   Adopt(request, id, std::move(transport), error,
         FBS::Response::Body::WebRtcTransport_DumpResponse);
+}
+
+void Router::HandleCreateDirectTransport(channel::Request& request) {
+  const auto* body = request.Body<FBS::Router::CreateDirectTransportRequest>();
+  const std::string id = body->transport_id()->str();
+  if (context_.registry->Contains(id)) {
+    request.Error("a Transport with same transportId already exists");
+    return;
+  }
+  std::string error;
+  auto transport =
+      transport::DirectTransport::Create(context_, id, *this, *body->options(), &error);
+  Adopt(request, id, std::move(transport), error,
+        FBS::Response::Body::DirectTransport_DumpResponse);
 }
 
 void Router::AddToCensus(transport::TransportCensus& census) const {

@@ -130,6 +130,13 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
   cc_.OnReceivedRtp(*packet, producer->Params().extIds.Get(Uri::TransportWideCcDraft01));
 }
 
+void Transport::ReceiveControllerRtp(const uint8_t* data, size_t len) {
+  (void)data;
+  ++drops_.notDirect;
+  SLUICE_WARN("producer.send() of %zu bytes dropped: transport %s is not a DirectTransport", len,
+              id_.c_str());
+}
+
 void Transport::CountUnrouted(const rtp::RtpPacket& packet, uint8_t ridId) {
   const auto value = ridId != 0 ? packet.GetExtension(ridId) : rtp::ByteView{};
   const std::string_view rid(reinterpret_cast<const char*>(value.data), value.size);
@@ -342,6 +349,8 @@ void Transport::HandleProduce(channel::Request& request) {
     return;
   }
   context_.registry->AddRequestHandler(id, producer.get());
+  // PRODUCER_SEND (producer.send()) is addressed to the producer.
+  context_.registry->AddNotificationHandler(id, producer.get());
   nextReportMs_ = 0; // re-plan reports for the new media kind mix
   const auto type = producer->Type();
   producers_.emplace(id, std::move(producer));
@@ -499,7 +508,7 @@ void Transport::HandleSetMinOutgoingBitrate(channel::Request& request) {
 // --- dump and stats ---------------------------------------------------------------
 
 flatbuffers::Offset<FBS::Transport::Dump>
-Transport::FillBaseDump(flatbuffers::FlatBufferBuilder& b) {
+Transport::FillBaseDump(flatbuffers::FlatBufferBuilder& b, bool direct, uint32_t maxMessageSize) {
   std::vector<flatbuffers::Offset<flatbuffers::String>> producerIds;
   for (const auto& [id, p] : producers_)
     producerIds.push_back(b.CreateString(id));
@@ -536,9 +545,9 @@ Transport::FillBaseDump(flatbuffers::FlatBufferBuilder& b) {
   for (uint8_t t = 0; t <= static_cast<uint8_t>(FBS::Transport::TraceEventType::MAX); ++t)
     if (traceTypes_ & (1u << t))
       traces.push_back(static_cast<FBS::Transport::TraceEventType>(t));
-  return FBS::Transport::CreateDumpDirect(b, id_.c_str(), false, &producerIds, &consumerIds,
-                                          &bySsrc, &byRtxSsrc, &none, &none, extOffset, listener, 0,
-                                          0, flatbuffers::nullopt, 0, &traces);
+  return FBS::Transport::CreateDumpDirect(b, id_.c_str(), direct, &producerIds, &consumerIds,
+                                          &bySsrc, &byRtxSsrc, &none, &none, extOffset, listener,
+                                          maxMessageSize, 0, flatbuffers::nullopt, 0, &traces);
 }
 
 flatbuffers::Offset<FBS::Transport::Stats>
@@ -550,7 +559,8 @@ Transport::FillBaseStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs) {
   AddKindDrops(d);
   const auto drops = FBS::Transport::CreateDrops(
       b, d.notRtpOrRtcp, d.badRtp, d.noProducer, d.badRtcp, d.unknownTuple, d.srtpFailures,
-      d.notConnected, d.socketTruncated, d.badStun, d.badDtls, d.unknownRid);
+      d.notConnected, d.socketTruncated, d.badStun, d.badDtls, d.unknownRid, d.notDirect,
+      d.tooLarge, d.channelFull);
   return FBS::Transport::CreateStatsDirect(
       b, id_.c_str(), nowMs, flatbuffers::nullopt, recv_.bytes, recv_.rate.Rate(nowMs), send_.bytes,
       send_.rate.Rate(nowMs), rtpRecv_.bytes, rtpRecv_.rate.Rate(nowMs), rtpSend_.bytes,

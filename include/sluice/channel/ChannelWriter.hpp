@@ -40,7 +40,8 @@ public:
 
   // Notification bodies are built here before Notify().
   flatbuffers::FlatBufferBuilder& NotificationBuilder() { return notificationBuilder_; }
-  void Notify(std::string_view handlerId, FBS::Notification::Event event,
+  // false: a droppable notification refused by the full queue (counted).
+  bool Notify(std::string_view handlerId, FBS::Notification::Event event,
               FBS::Notification::Body type = FBS::Notification::Body::NONE,
               flatbuffers::Offset<void> body = 0);
 

@@ -27,6 +27,11 @@ public:
   // The consumer's producer closed: the transport destroys the consumer
   // (after the consumer has told the controller).
   virtual void ReleaseConsumer(const std::string& consumerId) = 0;
+  // RTP bytes the controller sent for one of this port's producers
+  // (PRODUCER_SEND, `producer.send()`): they enter as if received from the
+  // remote. Only a DirectTransport has such a remote; other kinds count a
+  // drop and log.
+  virtual void ReceiveControllerRtp(const uint8_t* data, size_t len) = 0;
 };
 
 } // namespace sluice::router

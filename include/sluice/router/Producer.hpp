@@ -45,6 +45,9 @@ public:
   FBS::RtpParameters::Type Type() const { return params_.type; }
 
   void HandleRequest(channel::Request& request) override;
+  // PRODUCER_SEND (producer.send()): the bytes go to the transport, which
+  // routes them as received RTP (a DirectTransport) or counts a drop.
+  void HandleNotification(const FBS::Notification::Notification& notification) override;
 
   // A packet the transport's listener routed here (already SRTP-decrypted).
   // No: no stream of this producer takes it (counted by the caller).

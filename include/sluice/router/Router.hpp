@@ -34,6 +34,7 @@ private:
   void HandleDump(channel::Request& request);
   void HandleCreatePlainTransport(channel::Request& request);
   void HandleCreateWebRtcTransport(channel::Request& request);
+  void HandleCreateDirectTransport(channel::Request& request);
   // Registers a created transport and answers with its dump (or the error).
   template <typename T, typename DumpBody>
   void Adopt(channel::Request& request, const std::string& id, std::unique_ptr<T> transport,

@@ -59,6 +59,8 @@ public:
   }
 
   void ReleaseConsumer(const std::string& consumerId) override;
+  // Not a DirectTransport: counted in notDirect, one (rate-limited) log line.
+  void ReceiveControllerRtp(const uint8_t* data, size_t len) override;
 
   struct Drops {
     uint64_t notRtpOrRtcp = 0;
@@ -69,6 +71,10 @@ public:
     uint64_t srtpFailures = 0;
     uint64_t notConnected = 0;
     uint64_t unknownRid = 0; // RTP with a RID no producer announced
+    // Media over the channel (DirectTransport, producer.send()):
+    uint64_t notDirect = 0;   // producer.send() to a producer not on a DirectTransport
+    uint64_t tooLarge = 0;    // a packet above the DirectTransport's maxMessageSize
+    uint64_t channelFull = 0; // CONSUMER_RTP / DIRECTTRANSPORT_RTCP refused: controller slow
     // Filled by the kind (AddKindDrops), not counted in drops_:
     uint64_t socketTruncated = 0; // larger than the socket's receive buffer
     uint64_t badStun = 0;         // STUN not accepted as a valid Binding request
@@ -104,11 +110,14 @@ protected:
     return cc_.Stamp(head, headLen, wireLen);
   }
 
-  flatbuffers::Offset<FBS::Transport::Dump> FillBaseDump(flatbuffers::FlatBufferBuilder& b);
+  // `direct` and `maxMessageSize`: what a DirectTransport adds to the base dump.
+  flatbuffers::Offset<FBS::Transport::Dump>
+  FillBaseDump(flatbuffers::FlatBufferBuilder& b, bool direct = false, uint32_t maxMessageSize = 0);
   flatbuffers::Offset<FBS::Transport::Stats> FillBaseStats(flatbuffers::FlatBufferBuilder& b,
                                                            uint64_t nowMs);
   void Notify(FBS::Notification::Event event, FBS::Notification::Body type,
               flatbuffers::Offset<void> body);
+  router::Consumer* ConsumerBySsrc(uint32_t ssrc) const;
 
   const router::Context& context_;
   Drops drops_;
@@ -135,7 +144,6 @@ private:
   void ReceiveReportBlocks(const rtcp::ReportBlock* blocks, size_t count, uint64_t nowMs);
   // TRANSPORT_TRACE (bwe) after the estimate was updated, when enabled.
   void TraceBwe(FBS::Transport::BweType type, uint64_t nowMs);
-  router::Consumer* ConsumerBySsrc(uint32_t ssrc) const;
   void SendReports(uint64_t nowMs);
   void ScheduleReports(uint64_t nowMs);
 

@@ -17,6 +17,7 @@ struct TransportCensus {
   // TestDtlsTransport, not a live allocator reading.
   uint64_t dtlsBytesHeld = 0;
   uint64_t srtpSessions = 0; // SrtpSession objects, one per direction
+  uint64_t directTransports = 0;
 };
 
 } // namespace sluice::transport

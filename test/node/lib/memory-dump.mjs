@@ -21,7 +21,7 @@ const CHANNEL = ['outQueuedBytes', 'outQueueHighWaterBytes', 'outQueueLimitBytes
   'droppedLogs', 'rejectedFrames', 'errorResponses'];
 const MALLOC = ['arenaBytes', 'inUseBytes', 'freeBytes', 'mmapBytes', 'releasableBytes'];
 export const TRANSPORTS_FIELDS = ['plainTransports', 'webrtcTransports', 'dtlsSessions', 'dtlsConnected',
-  'dtlsBytesHeld', 'srtpSessions'];
+  'dtlsBytesHeld', 'srtpSessions', 'directTransports'];
 const DUMP_MEMORY_FIELD = 5;
 // MemoryDump: pool, rings, channel, rss_bytes, malloc, transports.
 const [POOL_F, RINGS_F, CHANNEL_F, RSS_F, MALLOC_F, TRANSPORTS_F] = [0, 1, 2, 3, 4, 5];

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 // In fbs/transport.fbs order.
 export const DROP_FIELDS = ['notRtpOrRtcp', 'badRtp', 'noProducer', 'badRtcp', 'unknownTuple', 'srtpFailures',
-  'notConnected', 'socketTruncated', 'badStun', 'badDtls', 'unknownRid'];
+  'notConnected', 'socketTruncated', 'badStun', 'badDtls', 'unknownRid', 'notDirect', 'tooLarge',
+  'channelFull'];
 const STATS_DROPS_FIELD = 24;
 
 const require = createRequire(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json'));
