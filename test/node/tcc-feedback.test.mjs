@@ -11,9 +11,10 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RtcpHeader, TransportWideCC } from 'werift';
 import {
-  startWorker, closeAll, openProducerSide, videoProducerOptions, MEDIA_CODECS, PRODUCER_VP8_PT,
+  startWorker, closeAll, waitUntil, openProducerSide, openConsumerSide, openConsumer, videoProducerOptions, MEDIA_CODECS,
+  PRODUCER_VP8_PT,
 } from './lib/media-peer.mjs';
-import { buildRtp, vp8FramePayloads, u16, RTCP } from './lib/rtp.mjs';
+import { buildRtp, buildNack, vp8FramePayloads, u16, RTCP } from './lib/rtp.mjs';
 
 assert.ok(process.env.MEDIASOUP_WORKER_BIN, 'MEDIASOUP_WORKER_BIN must name the worker binary');
 
@@ -129,4 +130,153 @@ test('no feedback when the producer did not negotiate the extension', async () =
   await send(s, { first: 1, count: 40 });
   await sleep(300);
   assert.equal(feedbacks(s.peer).length, 0);
+});
+
+// The value of one-byte-form element `id` in a parsed packet's extension block.
+function oneByteElement(pkt, id) {
+  if (!pkt.extension || pkt.extension.profile !== 0xbede) return null;
+  const d = pkt.extension.data;
+  for (let o = 0; o < d.length;) {
+    if (d[o] === 0) { o++; continue; }
+    const elemId = d[o] >> 4;
+    const len = (d[o] & 0x0f) + 1;
+    if (elemId === 15) break;
+    if (elemId === id) return d.subarray(o + 1, o + 1 + len);
+    o += 1 + len;
+  }
+  return null;
+}
+
+test('send side: one transport-wide seq per packet across the consumers of a transport, RTX included', async () => {
+  const s = await session();
+  const side = await openConsumerSide(s.router);
+  const a = await openConsumer(s.router, s.producer, { side });
+  const b = await openConsumer(s.router, s.producer, { side });
+  const ext = a.consumer.rtpParameters.headerExtensions.find((e) => e.uri === TCC_URI);
+  assert.ok(ext, 'the consumer negotiated the transport-wide cc extension');
+  await send(s, { first: 100, count: 20 });
+  const peer = side.peer;
+  await peer.until((p) => p.rtpOf(a.wire.ssrc).length >= 20 && p.rtpOf(b.wire.ssrc).length >= 20, '20 packets each');
+  // A NACK from the consumer peer: the RTX carries the next transport seq too.
+  const target = peer.rtpOf(a.wire.ssrc)[5];
+  peer.sendRtcp(buildNack({ senderSsrc: 0x0c0ffee0, mediaSsrc: a.wire.ssrc, seqs: [target.seq] }), side.port);
+  await peer.until((p) => p.rtpOf(a.wire.rtxSsrc).length >= 1, 'an RTX packet');
+
+  const seqs = peer.rtp.map((p) => {
+    const v = oneByteElement(p, ext.id);
+    assert.ok(v && v.length === 2, `packet ${p.ssrc}/${p.seq} carries the transport-wide seq`);
+    return v.readUInt16BE(0);
+  });
+  for (let i = 1; i < seqs.length; ++i) assert.equal(seqs[i], u16(seqs[i - 1] + 1), `arrival ${i}: seqs ${seqs.slice(0, i + 1)}`);
+  // The transport's own counter, from 1: the producer's seqs (100..119) are not forwarded.
+  assert.equal(seqs[0], 1);
+});
+
+// A transport-cc feedback as a receiver writes it (two-bit status vectors,
+// every delta in the 2-byte form): arrivalsUs[i] for base + i, null if lost.
+function buildFeedback({ senderSsrc, mediaSsrc, base, arrivalsUs, fbCount }) {
+  const first = arrivalsUs.find((a) => a !== null);
+  const reference = Math.floor(first / 64000);
+  const chunks = [];
+  for (let i = 0; i < arrivalsUs.length; i += 7) {
+    let chunk = 0xc000;
+    for (let j = 0; j < 7 && i + j < arrivalsUs.length; ++j) if (arrivalsUs[i + j] !== null) chunk |= 2 << (12 - 2 * j);
+    chunks.push(chunk);
+  }
+  const deltas = [];
+  let last = reference * 256;
+  for (const a of arrivalsUs) {
+    if (a === null) continue;
+    const tick = Math.floor(a / 250);
+    deltas.push(tick - last);
+    last = tick;
+  }
+  const len = 20 + 2 * chunks.length + 2 * deltas.length;
+  const buf = Buffer.alloc(Math.ceil(len / 4) * 4);
+  buf[0] = 0x80 | 15;
+  buf[1] = RTCP.RTPFB;
+  buf.writeUInt16BE(buf.length / 4 - 1, 2);
+  buf.writeUInt32BE(senderSsrc, 4);
+  buf.writeUInt32BE(mediaSsrc, 8);
+  buf.writeUInt16BE(base, 12);
+  buf.writeUInt16BE(arrivalsUs.length, 14);
+  buf.writeUIntBE(reference & 0xffffff, 16, 3);
+  buf[19] = fbCount & 0xff;
+  chunks.forEach((c, k) => buf.writeUInt16BE(c, 20 + 2 * k));
+  deltas.forEach((d, k) => buf.writeInt16BE(d, 20 + 2 * chunks.length + 2 * k));
+  return buf;
+}
+
+function buildRemb({ senderSsrc, bitrate, ssrcs }) {
+  let exp = 0;
+  while (bitrate >= 2 ** 18 * 2 ** exp) exp++;
+  const mantissa = Math.floor(bitrate / 2 ** exp);
+  const buf = Buffer.alloc(20 + 4 * ssrcs.length);
+  buf[0] = 0x80 | 15;
+  buf[1] = RTCP.PSFB;
+  buf.writeUInt16BE(buf.length / 4 - 1, 2);
+  buf.writeUInt32BE(senderSsrc, 4);
+  buf.write('REMB', 12, 'latin1');
+  buf[16] = ssrcs.length;
+  buf.writeUIntBE((exp << 18) | mantissa, 17, 3);
+  ssrcs.forEach((s, k) => buf.writeUInt32BE(s, 20 + 4 * k));
+  return buf;
+}
+
+const availableOut = async (transport) => (await transport.getStats())[0].availableOutgoingBitrate;
+
+test('send side: the remote\'s feedback drives availableOutgoingBitrate, bounded by setMaxOutgoingBitrate; bwe traces', async () => {
+  const s = await session();
+  const c = await openConsumer(s.router, s.producer);
+  const ext = c.consumer.rtpParameters.headerExtensions.find((e) => e.uri === TCC_URI);
+  assert.equal(await availableOut(c.transport), 600000, 'the initial bitrate before any feedback');
+  await c.transport.enableTraceEvent(['bwe']);
+  const traces = [];
+  c.transport.on('trace', (t) => traces.push(t));
+
+  // 2.5 s of 1000-byte packets at 200/s (1.6 Mbit/s); every 100 ms the
+  // consumer peer reports what arrived, at the times it arrived.
+  let next = 0; // first transport seq not yet reported
+  let fbCount = 0;
+  const reported = () => {
+    const pkts = c.peer.rtpOf(c.wire.ssrc).filter((p) => oneByteElement(p, ext.id));
+    const bySeq = new Map(pkts.map((p) => [oneByteElement(p, ext.id).readUInt16BE(0), p.at * 1000]));
+    const seqs = [...bySeq.keys()];
+    if (seqs.length === 0) return;
+    const high = Math.max(...seqs);
+    if (high < next) return;
+    const arrivalsUs = [];
+    for (let q = next; q <= high; ++q) arrivalsUs.push(bySeq.has(q) ? bySeq.get(q) : null);
+    c.peer.sendRtcp(buildFeedback({ senderSsrc: 0x0c0ffee0, mediaSsrc: c.wire.ssrc, base: next, arrivalsUs, fbCount: fbCount++ }), c.port);
+    next = high + 1;
+  };
+  const timer = setInterval(reported, 100);
+  const big = Buffer.alloc(1000, 7);
+  for (let i = 0; i < 500; ++i) {
+    s.peer.send(rtpWithTransportSeq({ seq: 5000 + i, ts: 3000 * i, transportSeq: i, payload: Buffer.concat([vp8FramePayloads({ keyframe: i === 0, packets: 1, fill: i })[0], big]) }), s.port);
+    if (i % 2 === 1) await sleep(10);
+  }
+  await sleep(200);
+  clearInterval(timer);
+  const estimate = await availableOut(c.transport);
+  assert.ok(estimate > 600000, `the estimate grew with feedback showing no congestion: ${estimate}`);
+  assert.ok(traces.length >= 5, `bwe traces (${traces.length})`);
+  const last = traces[traces.length - 1];
+  assert.equal(last.type, 'bwe');
+  assert.equal(last.direction, 'out');
+  assert.equal(last.info.bweType, 'transport-cc');
+  assert.equal(last.info.startBitrate, 600000);
+  assert.ok(last.info.availableBitrate > 0);
+
+  await c.transport.setMaxOutgoingBitrate(300000);
+  assert.ok(await availableOut(c.transport) <= 300000, 'capped by setMaxOutgoingBitrate');
+});
+
+test('send side: a REMB from a receiver without transport-cc is the estimate', async () => {
+  const s = await session();
+  const c = await openConsumer(s.router, s.producer);
+  c.peer.sendRtcp(buildRemb({ senderSsrc: 0x0c0ffee0, bitrate: 250000, ssrcs: [c.wire.ssrc] }), c.port);
+  await waitUntil(async () => (await availableOut(c.transport)) !== 600000, 'the estimate to change');
+  const v = await availableOut(c.transport);
+  assert.ok(v >= 249000 && v <= 250000, `REMB 250000 -> ${v}`);
 });

@@ -109,4 +109,19 @@ void EmitProducerTrace(channel::ChannelWriter& writer, std::string_view id,
   Emit<ProducerTables>(writer, id, type, out, ssrc, nowMs, packet, keyFrame, isRtx);
 }
 
+void EmitTransportBweTrace(channel::ChannelWriter& writer, std::string_view id, uint64_t nowMs,
+                           FBS::Transport::BweType bweType, uint32_t desiredBps,
+                           uint32_t minBps, uint32_t maxBps, uint32_t startBps,
+                           uint32_t availableBps) {
+  auto& b = writer.NotificationBuilder();
+  // No padding toward a bitrate is sent yet (probing): max padding 0.
+  const auto info = FBS::Transport::CreateBweTraceInfo(b, bweType, desiredBps, desiredBps, minBps,
+                                                       maxBps, startBps, 0, availableBps);
+  const auto notification = FBS::Transport::CreateTraceNotification(
+      b, FBS::Transport::TraceEventType::BWE, nowMs, FBS::Common::TraceDirection::DIRECTION_OUT,
+      FBS::Transport::TraceInfo::BweTraceInfo, info.Union());
+  writer.Notify(id, FBS::Notification::Event::TRANSPORT_TRACE,
+                FBS::Notification::Body::Transport_TraceNotification, notification.Union());
+}
+
 } // namespace sluice::router

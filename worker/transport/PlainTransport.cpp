@@ -251,6 +251,7 @@ void PlainTransport::SendRtp(const uint8_t* head, size_t headLen, const uint8_t*
   if (!tuple_)
     return;
   const uint64_t now = context_.NowMs();
+  head = StampTransportSeq(head, headLen, headLen + tailLen);
   if (srtpOut_) {
     const auto [data, len] = srtpOut_->ProtectRtpToScratch(head, headLen, tail, tailLen);
     if (len != 0 && rtpSocket_->Send(data, len, nullptr, 0, store::PacketRef(), *tuple_))

@@ -11,6 +11,7 @@
 #include "sluice/router/SimpleConsumer.hpp"
 #include "sluice/router/SimulcastConsumer.hpp"
 #include "sluice/router/SvcConsumer.hpp"
+#include "sluice/router/Trace.hpp"
 #include "sluice/rtcp/NtpTime.hpp"
 #include "sluice/rtcp/RtcpWriter.hpp"
 #include "sluice/util/Clock.hpp"
@@ -59,7 +60,7 @@ const std::array<MethodEntry<Transport>, 8> TransportMethods::kTable = {{
 
 Transport::Transport(const router::Context& context, std::string id, TransportOwner& owner)
     : context_(context), id_(std::move(id)), owner_(owner),
-      rtcpSsrc_(static_cast<uint32_t>(Rng()()) | 1u) {}
+      rtcpSsrc_(static_cast<uint32_t>(Rng()()) | 1u), cc_(*this, rtcpSsrc_) {}
 
 Transport::~Transport() {
   // Consumers first (they detach from producers, possibly ours), then
@@ -110,7 +111,7 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
       if (routed != router::Producer::Routed::No) {
         listener_.Learn(packet->Ssrc(), p.get());
         (routed == router::Producer::Routed::Rtx ? rtxRecv_ : rtpRecv_).Add(len, nowMs);
-        RecordTransportSeq(*packet, *p);
+        cc_.OnReceivedRtp(*packet, p->Params().extIds.Get(Uri::TransportWideCcDraft01));
         return;
       }
     }
@@ -126,30 +127,7 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
   }
   listener_.Learn(packet->Ssrc(), producer);
   (routed == router::Producer::Routed::Rtx ? rtxRecv_ : rtpRecv_).Add(len, nowMs);
-  RecordTransportSeq(*packet, *producer);
-}
-
-void Transport::RecordTransportSeq(const rtp::RtpPacket& packet, const router::Producer& producer) {
-  const uint8_t id = producer.Params().extIds.Get(Uri::TransportWideCcDraft01);
-  const auto ext = id != 0 ? packet.GetExtension(id) : rtp::ByteView{};
-  if (ext.size != 2)
-    return;
-  tccMediaSsrc_ = packet.Ssrc();
-  // Arrival to the µs (the loop's ms clock is too coarse for 250 µs deltas).
-  const auto arrivalUs = static_cast<int64_t>(uv_hrtime() / 1000);
-  if (tcc_.Record(static_cast<uint16_t>((ext.data[0] << 8) | ext.data[1]), arrivalUs))
-    SendTransportFeedback();
-}
-
-void Transport::SendTransportFeedback() {
-  // One builder per thread: its arrays (1.5 KB) are not kept per transport.
-  thread_local rtcp::TccFeedbackBuilder builder;
-  uint8_t buf[rtcp::TccFeedbackBuilder::kMaxBytes];
-  while (tcc_.Build(&builder)) {
-    const size_t n = builder.Write(buf, sizeof(buf), rtcpSsrc_, tccMediaSsrc_);
-    if (n != 0)
-      SendRtcp(buf, n);
-  }
+  cc_.OnReceivedRtp(*packet, producer->Params().extIds.Get(Uri::TransportWideCcDraft01));
 }
 
 void Transport::CountUnrouted(const rtp::RtpPacket& packet, uint8_t ridId) {
@@ -181,6 +159,15 @@ void Transport::ReceiveRtcp(const uint8_t* data, size_t len, uint64_t nowMs) {
 router::Consumer* Transport::ConsumerBySsrc(uint32_t ssrc) const {
   const auto it = consumersBySsrc_.find(ssrc);
   return it == consumersBySsrc_.end() ? nullptr : it->second;
+}
+
+void Transport::TraceBwe(FBS::Transport::BweType type, uint64_t nowMs) {
+  if ((traceTypes_ & (1u << static_cast<unsigned>(FBS::Transport::TraceEventType::BWE))) == 0)
+    return;
+  const auto* e = cc_.Estimator();
+  router::EmitTransportBweTrace(*context_.writer, id_, nowMs, type, 0, cc_.MinOutgoingBitrate(),
+                                cc_.MaxOutgoingBitrate(), cc_.InitialOutgoingBitrate(),
+                                e != nullptr ? e->TargetBps() : cc_.InitialOutgoingBitrate());
 }
 
 void Transport::ReceiveReportBlocks(const rtcp::ReportBlock* blocks, size_t count, uint64_t nowMs) {
@@ -227,6 +214,13 @@ bool Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
       } else {
         return false;
       }
+    } else if (packet.Fmt() == rtcp::kFmtTransportCc) {
+      if (const auto feedback = rtcp::TransportCcFeedback::Parse(packet)) {
+        if (cc_.OnFeedback(*feedback))
+          TraceBwe(FBS::Transport::BweType::TRANSPORT_CC, nowMs);
+      } else {
+        return false;
+      }
     }
     break;
   case PacketType::PSFB:
@@ -237,6 +231,10 @@ bool Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
       } else {
         return false;
       }
+    } else if (packet.Fmt() == rtcp::kFmtAfb) {
+      // Application layer feedback: REMB is the one we read; others are ignored.
+      if (const auto remb = rtcp::Remb::Parse(packet); remb && cc_.OnRemb(remb->Bitrate()))
+        TraceBwe(FBS::Transport::BweType::REMB, nowMs);
     } else if (packet.Fmt() == rtcp::kFmtFir) {
       if (const auto fir = rtcp::Fir::Parse(packet)) {
         for (size_t i = 0; i < fir->EntryCount(); ++i)
@@ -275,10 +273,7 @@ void Transport::Tick(uint64_t nowMs) {
     nextScoreMs_ = nowMs + kScoreMs;
   for (auto& [id, p] : producers_)
     p->Tick(nowMs, scoreTick);
-  if (tcc_.Pending() && nowMs >= nextTccMs_) {
-    SendTransportFeedback();
-    nextTccMs_ = nowMs + TccRecorder::kIntervalMs;
-  }
+  cc_.Tick(nowMs);
   if (nowMs >= nextReportMs_) {
     if (nextReportMs_ != 0)
       SendReports(nowMs);
@@ -401,6 +396,9 @@ void Transport::HandleConsume(channel::Request& request) {
       return;
     }
   }
+  // One remote: every consumer of a transport has the same id for it.
+  if (const uint8_t tccId = params->extIds.Get(Uri::TransportWideCcDraft01); tccId != 0)
+    cc_.SetSendExtensionId(tccId);
   std::unique_ptr<router::Consumer> consumer =
       MakeConsumer(type, id, *producer, std::move(*params), *body);
   router::Consumer* c = consumer.get();
@@ -482,6 +480,7 @@ void Transport::HandleSetMaxOutgoingBitrate(channel::Request& request) {
     return;
   }
   maxOutgoingBitrate_ = value;
+  cc_.SetOutgoingBounds(minOutgoingBitrate_, maxOutgoingBitrate_);
   request.Accept();
 }
 
@@ -493,6 +492,7 @@ void Transport::HandleSetMinOutgoingBitrate(channel::Request& request) {
     return;
   }
   minOutgoingBitrate_ = value;
+  cc_.SetOutgoingBounds(minOutgoingBitrate_, maxOutgoingBitrate_);
   request.Accept();
 }
 
@@ -555,8 +555,9 @@ Transport::FillBaseStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs) {
       b, id_.c_str(), nowMs, flatbuffers::nullopt, recv_.bytes, recv_.rate.Rate(nowMs), send_.bytes,
       send_.rate.Rate(nowMs), rtpRecv_.bytes, rtpRecv_.rate.Rate(nowMs), rtpSend_.bytes,
       rtpSend_.rate.Rate(nowMs), rtxRecv_.bytes, rtxRecv_.rate.Rate(nowMs), rtxSend_.bytes,
-      rtxSend_.rate.Rate(nowMs), 0, 0, flatbuffers::nullopt, flatbuffers::nullopt,
-      opt(maxIncomingBitrate_), opt(maxOutgoingBitrate_), opt(minOutgoingBitrate_),
+      rtxSend_.rate.Rate(nowMs), 0, 0, opt(cc_.AvailableOutgoingBitrate().value_or(0)),
+      flatbuffers::nullopt, opt(maxIncomingBitrate_), opt(maxOutgoingBitrate_),
+      opt(minOutgoingBitrate_),
       flatbuffers::nullopt, flatbuffers::nullopt, drops);
 }
 

@@ -105,6 +105,8 @@ WebRtcTransport::Create(const router::Context& context, std::string id, Transpor
   t->dtls_ = DtlsTransport::Create(context.loop, *context.dtls, *t, error);
   if (!t->dtls_)
     return nullptr;
+  if (const auto initial = options.base()->initial_available_outgoing_bitrate(); initial)
+    t->SetInitialOutgoingBitrate(*initial);
 
   // Candidates in listen order; priorities below.
   struct Pending {
@@ -346,6 +348,7 @@ void WebRtcTransport::SendRtp(const uint8_t* head, size_t headLen, const uint8_t
                               bool retransmission) {
   if (!CanSend())
     return;
+  head = StampTransportSeq(head, headLen, headLen + tailLen);
   const auto [data, len] = srtpOut_->ProtectRtpToScratch(head, headLen, tail, tailLen);
   if (len != 0 && SendToSelected(data, len))
     CountSent(len, true, retransmission, context_.NowMs());

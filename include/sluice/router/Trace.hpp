@@ -8,6 +8,7 @@
 
 #include "consumer_generated.h"
 #include "producer_generated.h"
+#include "transport_generated.h"
 #include "sluice/channel/ChannelWriter.hpp"
 #include "sluice/rtp/RtpPacket.hpp"
 
@@ -21,5 +22,11 @@ void EmitProducerTrace(channel::ChannelWriter& writer, std::string_view id,
                        FBS::Producer::TraceEventType type, bool out, uint32_t ssrc, uint64_t nowMs,
                        const rtp::RtpPacket* packet = nullptr, bool keyFrame = false,
                        bool isRtx = false);
+
+// TRANSPORT_TRACE of type bwe: the send-side estimate and its bounds.
+void EmitTransportBweTrace(channel::ChannelWriter& writer, std::string_view id, uint64_t nowMs,
+                           FBS::Transport::BweType bweType, uint32_t desiredBps,
+                           uint32_t minBps, uint32_t maxBps, uint32_t startBps,
+                           uint32_t availableBps);
 
 } // namespace sluice::router
