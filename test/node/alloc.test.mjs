@@ -643,3 +643,93 @@ test('no allocator calls per packet on the DirectTransport paths (CONSUMER_RTP o
       fs.rmSync(countFile, { force: true });
     }
   });
+
+// RTP observers on the audio path: an Opus producer whose packets carry the
+// RFC 6464 level (one-byte form) is watched by an AudioLevelObserver and an
+// ActiveSpeakerObserver while consumers forward it. Every packet's level is
+// read and accumulated, and both observers' timers run several times in the
+// window; nothing may allocate. (The levels stay under the level observer's
+// threshold and the single speaker is made dominant during the warm-up, so
+// the window carries no notification, whose frames the channel may allocate.)
+test('no allocator calls per received packet with RTP observers watching the producer',
+  { skip: !LIB && 'ALLOCCOUNT_LIB not set (sanitizer build)' }, async () => {
+    const countFile = path.join(os.tmpdir(), `sluice-alloc-observers-${process.pid}`);
+    process.env.LD_PRELOAD = LIB;
+    process.env.ALLOCCOUNT_FILE = countFile;
+    const worker = await mediasoup.createWorker();
+    delete process.env.LD_PRELOAD;
+    delete process.env.ALLOCCOUNT_FILE;
+    const sockets = [];
+    try {
+      const router = await worker.createRouter({ mediaCodecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 }] });
+      const input = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
+      const producer = await input.produce({
+        kind: 'audio',
+        rtpParameters: {
+          codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 }],
+          headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 1 }],
+          encodings: [{ ssrc: 5151 }],
+        },
+      });
+      const alo = await router.createAudioLevelObserver({ maxEntries: 1, threshold: -10, interval: 250 });
+      const aso = await router.createActiveSpeakerObserver({ interval: 100 });
+      await alo.addProducer({ producerId: producer.id });
+      await aso.addProducer({ producerId: producer.id });
+      let events = 0;
+      alo.on('volumes', () => events++);
+      alo.on('silence', () => events++);
+      let dominant = 0;
+      aso.on('dominantspeaker', () => dominant++);
+
+      let forwarded = 0;
+      for (let i = 0; i < 4; i++) {
+        const sock = dgram.createSocket('udp4');
+        await new Promise((r) => sock.bind(0, '127.0.0.1', r));
+        sockets.push(sock);
+        sock.on('message', (m) => { if (!(m[1] >= 200 && m[1] <= 207)) forwarded++; });
+        const output = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+        await output.connect({ ip: '127.0.0.1', port: sock.address().port });
+        await output.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+      }
+
+      const send = dgram.createSocket('udp4');
+      await new Promise((r) => send.bind(0, '127.0.0.1', r));
+      sockets.push(send);
+      const port = input.tuple.localPort;
+      let seq = 65400;
+      let ts = 0xfff00000;
+      const tick = setInterval(() => {
+        for (let k = 0; k < 5; k++) {
+          const b = Buffer.alloc(12 + 8 + 80, 0x55);
+          b[0] = 0x90;
+          b[1] = 111;
+          b.writeUInt16BE(seq++ & 0xffff, 2);
+          b.writeUInt32BE(ts >>> 0, 4);
+          b.writeUInt32BE(5151, 8);
+          b.set([0xbe, 0xde, 0x00, 0x01, 0x10, 0x80 | (20 + (seq % 40)), 0, 0], 12);
+          ts += 960;
+          send.send(b, port, '127.0.0.1');
+        }
+      }, 10);
+
+      await sleep(WARMUP_MS);
+      const before = readCounters(countFile);
+      const forwardedBefore = forwarded;
+      const dominantBefore = dominant;
+      await sleep(WINDOW_MS);
+      const after = readCounters(countFile);
+      clearInterval(tick);
+      const inWindow = forwarded - forwardedBefore;
+      const allocations = after.allocations - before.allocations;
+      console.log(`observed audio producer: forwarded ${inWindow} packets in the window; ${allocations} allocator calls`);
+      assert.ok(inWindow > (4 * 500 * WINDOW_MS) / 1000 / 2, `too few packets forwarded: ${inWindow}`);
+      assert.equal(dominantBefore, 1, 'the speaker was made dominant in the warm-up');
+      assert.equal(dominant, 1, 'no notification in the window');
+      assert.equal(events, 0, 'levels stay under the threshold');
+      assert.equal(allocations, 0, `${allocations} allocator calls while observing ${inWindow} packets`);
+    } finally {
+      worker.close();
+      for (const s of sockets) s.close();
+      fs.rmSync(countFile, { force: true });
+    }
+  });

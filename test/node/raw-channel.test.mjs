@@ -20,6 +20,8 @@ const FbsNotification = require('mediasoup/node/lib/fbs/notification');
 const FbsLog = require('mediasoup/node/lib/fbs/log');
 const FbsWorker = require('mediasoup/node/lib/fbs/worker');
 const FbsRouter = require('mediasoup/node/lib/fbs/router');
+const FbsAudioLevelObserver = require('mediasoup/node/lib/fbs/audio-level-observer');
+const FbsRtpObserver = require('mediasoup/node/lib/fbs/rtp-observer');
 const MEDIASOUP_VERSION = require('mediasoup/package.json').version;
 
 const WORKER_BIN = process.env.MEDIASOUP_WORKER_BIN;
@@ -636,6 +638,59 @@ describe('worker and router requests', () => {
       assertError(await worker.responseTo(id), id, error, reason);
     }
     assert.equal((await worker.request({ method: Method.ROUTER_DUMP, handlerId: 'r' })).accepted, true);
+    await worker.assertHealthy();
+  });
+});
+
+describe('RTP observers on the raw channel', () => {
+  const createAloBody = (observerId, maxEntries, threshold, interval) => ({
+    bodyType: ReqBody.Router_CreateAudioLevelObserverRequest,
+    body: (b) => {
+      const options = FbsAudioLevelObserver.AudioLevelObserverOptions.createAudioLevelObserverOptions(
+        b, maxEntries, threshold, interval);
+      const idOffset = b.createString(observerId);
+      const R = FbsRouter.CreateAudioLevelObserverRequest;
+      R.startCreateAudioLevelObserverRequest(b);
+      R.addRtpObserverId(b, idOffset);
+      R.addOptions(b, options);
+      return R.endCreateAudioLevelObserverRequest(b);
+    },
+  });
+  const producerBody = (bodyType, Table, producerId) => ({
+    bodyType,
+    body: (b) => Table[`create${Table.name}`](b, b.createString(producerId)),
+  });
+
+  test('options the Node library would refuse are TypeErrors; unknown producers and observers are Errors', async () => {
+    const worker = await startWorker();
+    assert.equal((await worker.request({ method: Method.WORKER_CREATE_ROUTER, ...createRouterBody('r') })).accepted, true);
+    const create = (id, ...options) => ({ method: Method.ROUTER_CREATE_AUDIOLEVELOBSERVER, handlerId: 'r', ...createAloBody(id, ...options) });
+    const add = (id) => ({ method: Method.RTPOBSERVER_ADD_PRODUCER, handlerId: 'alo',
+      ...producerBody(ReqBody.RtpObserver_AddProducerRequest, FbsRtpObserver.AddProducerRequest, id) });
+    const remove = (id) => ({ method: Method.RTPOBSERVER_REMOVE_PRODUCER, handlerId: 'alo',
+      ...producerBody(ReqBody.RtpObserver_RemoveProducerRequest, FbsRtpObserver.RemoveProducerRequest, id) });
+    const cases = [
+      [create('bad', 0, -80, 1000), 'TypeError', 'invalid maxEntries value 0'],
+      [create('bad', 1, 5, 1000), 'TypeError', 'invalid threshold value 5'],
+      [create('bad', 1, -128, 1000), 'TypeError', 'invalid threshold value -128'],
+      [create('alo', 1, -80, 10), null],
+      [create('alo', 1, -80, 1000), 'Error', /already exists/],
+      [add('p-none'), 'Error', 'Producer not found'],
+      [remove('p-none'), 'Error', 'Producer not found'],
+      [{ method: Method.RTPOBSERVER_ADD_PRODUCER, handlerId: 'alo' }, 'TypeError', /wrong body/],
+      [{ method: Method.RTPOBSERVER_PAUSE, handlerId: 'alo' }, null],
+      [{ method: Method.RTPOBSERVER_RESUME, handlerId: 'alo' }, null],
+      [{ method: Method.ROUTER_CLOSE_RTPOBSERVER, handlerId: 'r', ...closeRtpObserverBody('alo') }, null],
+      [{ method: Method.ROUTER_CLOSE_RTPOBSERVER, handlerId: 'r', ...closeRtpObserverBody('alo') }, 'Error', 'RtpObserver with ID alo not found'],
+      [{ method: Method.RTPOBSERVER_PAUSE, handlerId: 'alo' }, 'Error', 'Channel request handler with ID alo not found'],
+    ];
+    for (const [fields, error, reason] of cases) {
+      const id = worker.newId();
+      worker.write(requestFrame({ id, ...fields }));
+      const response = await worker.responseTo(id);
+      if (error === null) assert.equal(response.accepted, true, `method ${fields.method}`);
+      else assertError(response, id, error, reason);
+    }
     await worker.assertHealthy();
   });
 });

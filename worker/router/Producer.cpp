@@ -118,6 +118,10 @@ Producer::~Producer() {
   consumers_.clear();
   for (Consumer* c : consumers)
     c->OnProducerClosed(); // the consumer's transport destroys it
+  auto observers = std::move(observers_);
+  observers_.clear();
+  for (ProducerObserver* o : observers)
+    o->OnProducerClosed(*this);
   context_.registry->Remove(id_);
 }
 
@@ -248,6 +252,9 @@ Producer::Routed Producer::ReceiveRtp(const rtp::RtpPacket& packet, uint64_t now
   if (!paused_) {
     for (Consumer* c : consumers_)
       c->OnProducerRtp(*stream, *view, slot, r.extSeq, cp, nowMs);
+    if (!isRtx)
+      for (ProducerObserver* o : observers_)
+        o->OnProducerRtp(*this, *view, nowMs);
   }
   if (r.gap)
     SendNacks(*stream, nowMs);
@@ -381,6 +388,14 @@ void Producer::RemoveConsumer(Consumer* consumer) {
   consumers_.erase(std::remove(consumers_.begin(), consumers_.end(), consumer), consumers_.end());
 }
 
+void Producer::AddObserver(ProducerObserver* observer) {
+  observers_.push_back(observer);
+}
+
+void Producer::RemoveObserver(ProducerObserver* observer) {
+  observers_.erase(std::remove(observers_.begin(), observers_.end(), observer), observers_.end());
+}
+
 uint8_t Producer::Score() const {
   uint8_t best = 0;
   for (const auto& s : streams_)
@@ -468,6 +483,8 @@ void Producer::HandlePause(channel::Request& request) {
   paused_ = true;
   for (Consumer* c : consumers_)
     c->OnProducerPaused(true);
+  for (ProducerObserver* o : observers_)
+    o->OnProducerPaused(*this);
 }
 
 void Producer::HandleResume(channel::Request& request) {
@@ -477,6 +494,8 @@ void Producer::HandleResume(channel::Request& request) {
   paused_ = false;
   for (Consumer* c : consumers_)
     c->OnProducerPaused(false);
+  for (ProducerObserver* o : observers_)
+    o->OnProducerResumed(*this);
 }
 
 void Producer::HandleEnableTraceEvent(channel::Request& request) {

@@ -5,6 +5,8 @@
 #include "request_generated.h"
 #include "response_generated.h"
 #include "router_generated.h"
+#include "sluice/router/ActiveSpeakerObserver.hpp"
+#include "sluice/router/AudioLevelObserver.hpp"
 #include "sluice/transport/DirectTransport.hpp"
 #include "sluice/transport/ListenInfo.hpp"
 #include "sluice/transport/PlainTransport.hpp"
@@ -18,10 +20,10 @@ using FBS::Request::Body;
 using FBS::Request::Method;
 
 struct RouterMethods {
-  static const std::array<MethodEntry<Router>, 7> kTable;
+  static const std::array<MethodEntry<Router>, 9> kTable;
 };
 
-const std::array<MethodEntry<Router>, 7> RouterMethods::kTable = {{
+const std::array<MethodEntry<Router>, 9> RouterMethods::kTable = {{
     {Method::ROUTER_DUMP, Body::NONE, &Router::HandleDump},
     {Method::ROUTER_CREATE_PLAINTRANSPORT, Body::Router_CreatePlainTransportRequest,
      &Router::HandleCreatePlainTransport},
@@ -33,6 +35,10 @@ const std::array<MethodEntry<Router>, 7> RouterMethods::kTable = {{
      &Router::HandleCreateDirectTransport},
     {Method::ROUTER_CLOSE_TRANSPORT, Body::Router_CloseTransportRequest,
      &Router::HandleCloseTransport},
+    {Method::ROUTER_CREATE_AUDIOLEVELOBSERVER, Body::Router_CreateAudioLevelObserverRequest,
+     &Router::HandleCreateAudioLevelObserver},
+    {Method::ROUTER_CREATE_ACTIVESPEAKEROBSERVER, Body::Router_CreateActiveSpeakerObserverRequest,
+     &Router::HandleCreateActiveSpeakerObserver},
     {Method::ROUTER_CLOSE_RTPOBSERVER, Body::Router_CloseRtpObserverRequest,
      &Router::HandleCloseRtpObserver},
 }};
@@ -50,6 +56,7 @@ Router::~Router() {
   timer_->data = nullptr;
   uv_close(reinterpret_cast<uv_handle_t*>(timer_),
            [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+  rtpObservers_.clear(); // first, while the producers they watch are alive
   transports_.clear();
   context_.registry->Remove(id_);
 }
@@ -76,6 +83,10 @@ void Router::HandleDump(channel::Request& request) {
   std::vector<flatbuffers::Offset<flatbuffers::String>> transportIds;
   std::vector<flatbuffers::Offset<FBS::Common::StringStringArray>> producerConsumers;
   std::vector<flatbuffers::Offset<FBS::Common::StringString>> consumerProducer;
+  std::vector<flatbuffers::Offset<FBS::Common::StringStringArray>> producerObservers;
+  std::vector<flatbuffers::Offset<flatbuffers::String>> observerIds;
+  for (const auto& [id, o] : rtpObservers_)
+    observerIds.push_back(b.CreateString(id));
   for (const auto& [id, t] : transports_) {
     transportIds.push_back(b.CreateString(id));
     for (const auto& [pid, p] : t->Producers()) {
@@ -83,17 +94,21 @@ void Router::HandleDump(channel::Request& request) {
       for (const Consumer* c : p->Consumers())
         ids.push_back(b.CreateString(c->Id()));
       producerConsumers.push_back(FBS::Common::CreateStringStringArrayDirect(b, pid.c_str(), &ids));
+      ids.clear();
+      for (const auto& [oid, o] : rtpObservers_)
+        if (o->Watches(p.get()))
+          ids.push_back(b.CreateString(oid));
+      producerObservers.push_back(FBS::Common::CreateStringStringArrayDirect(b, pid.c_str(), &ids));
     }
     for (const auto& [cid, c] : t->Consumers())
       consumerProducer.push_back(
           FBS::Common::CreateStringStringDirect(b, cid.c_str(), c->ProducerId().c_str()));
   }
-  const std::vector<flatbuffers::Offset<flatbuffers::String>> noIds;
   const std::vector<flatbuffers::Offset<FBS::Common::StringStringArray>> noArrays;
   const std::vector<flatbuffers::Offset<FBS::Common::StringString>> noPairs;
-  const auto dump = FBS::Router::CreateDumpResponseDirect(b, id_.c_str(), &transportIds, &noIds,
-                                                          &producerConsumers, &consumerProducer,
-                                                          &noArrays, &noArrays, &noPairs);
+  const auto dump = FBS::Router::CreateDumpResponseDirect(
+      b, id_.c_str(), &transportIds, &observerIds, &producerConsumers, &consumerProducer,
+      &producerObservers, &noArrays, &noPairs);
   request.Accept(FBS::Response::Body::Router_DumpResponse, dump.Union());
 }
 
@@ -207,9 +222,50 @@ void Router::HandleCloseTransport(channel::Request& request) {
   request.Accept();
 }
 
+void Router::AdoptObserver(channel::Request& request, std::unique_ptr<RtpObserver> observer) {
+  const std::string& id = observer->Id();
+  context_.registry->AddRequestHandler(id, observer.get());
+  rtpObservers_.emplace(id, std::move(observer));
+  request.Accept();
+}
+
+void Router::HandleCreateAudioLevelObserver(channel::Request& request) {
+  const auto* body = request.Body<FBS::Router::CreateAudioLevelObserverRequest>();
+  std::string id = body->rtp_observer_id()->str();
+  if (context_.registry->Contains(id)) {
+    request.Error("an RtpObserver with same rtpObserverId already exists");
+    return;
+  }
+  std::string error;
+  auto observer =
+      AudioLevelObserver::Create(context_, std::move(id), *this, *body->options(), &error);
+  if (!observer) {
+    request.TypeError(error);
+    return;
+  }
+  AdoptObserver(request, std::move(observer));
+}
+
+void Router::HandleCreateActiveSpeakerObserver(channel::Request& request) {
+  const auto* body = request.Body<FBS::Router::CreateActiveSpeakerObserverRequest>();
+  std::string id = body->rtp_observer_id()->str();
+  if (context_.registry->Contains(id)) {
+    request.Error("an RtpObserver with same rtpObserverId already exists");
+    return;
+  }
+  AdoptObserver(request,
+                ActiveSpeakerObserver::Create(context_, std::move(id), *this, *body->options()));
+}
+
 void Router::HandleCloseRtpObserver(channel::Request& request) {
   const auto* body = request.Body<FBS::Router::CloseRtpObserverRequest>();
-  request.Error("RtpObserver with ID " + body->rtp_observer_id()->str() + " not found");
+  const auto it = rtpObservers_.find(body->rtp_observer_id()->string_view());
+  if (it == rtpObservers_.end()) {
+    request.Error("RtpObserver with ID " + body->rtp_observer_id()->str() + " not found");
+    return;
+  }
+  rtpObservers_.erase(it);
+  request.Accept();
 }
 
 } // namespace sluice::router

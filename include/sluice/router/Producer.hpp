@@ -17,6 +17,7 @@
 #include "sluice/channel/HandlerRegistry.hpp"
 #include "sluice/router/Context.hpp"
 #include "sluice/router/MediaPort.hpp"
+#include "sluice/router/ProducerObserver.hpp"
 #include "sluice/router/RecvStream.hpp"
 #include "sluice/router/RtpParameters.hpp"
 #include "sluice/rtcp/RtcpWriter.hpp"
@@ -67,6 +68,15 @@ public:
   void AddConsumer(Consumer* consumer);
   void RemoveConsumer(Consumer* consumer);
   const std::vector<Consumer*>& Consumers() const { return consumers_; }
+  // RTP observers watching this producer (a handful per producer; adding
+  // one twice is the caller's error).
+  void AddObserver(ProducerObserver* observer);
+  void RemoveObserver(ProducerObserver* observer);
+  const std::vector<ProducerObserver*>& Observers() const { return observers_; }
+  // The ssrc-audio-level (RFC 6464) extension id in this producer's packets (0: none).
+  uint8_t AudioLevelId() const {
+    return params_.extIds.Get(FBS::RtpParameters::RtpHeaderExtensionUri::AudioLevel);
+  }
   // PLI/FIR toward the sender of encoding `idx` (video only, throttled).
   void RequestKeyFrame(size_t idx, uint64_t nowMs);
   uint8_t Score() const;
@@ -115,6 +125,7 @@ private:
   std::vector<KeyFrameRequest> keyFrameRequests_;                       // per stream
   std::vector<flatbuffers::Offset<FBS::Producer::Score>> scoreScratch_; // EmitScores, per stream
   std::vector<Consumer*> consumers_;
+  std::vector<ProducerObserver*> observers_;
   rtp::KeyFrameCodec keyFrameCodec_ = rtp::KeyFrameCodec::Unknown;
   rtp::VideoOrientationTracker orientation_;
   bool paused_;

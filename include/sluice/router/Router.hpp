@@ -11,6 +11,7 @@
 #include "sluice/channel/HandlerRegistry.hpp"
 #include "sluice/channel/MethodTable.hpp"
 #include "sluice/router/Context.hpp"
+#include "sluice/router/RtpObserver.hpp"
 #include "sluice/transport/Transport.hpp"
 
 namespace sluice::router {
@@ -40,12 +41,18 @@ private:
   void Adopt(channel::Request& request, const std::string& id, std::unique_ptr<T> transport,
              const std::string& error, DumpBody body);
   void HandleCloseTransport(channel::Request& request);
+  void HandleCreateAudioLevelObserver(channel::Request& request);
+  void HandleCreateActiveSpeakerObserver(channel::Request& request);
+  void AdoptObserver(channel::Request& request, std::unique_ptr<RtpObserver> observer);
   void HandleCloseRtpObserver(channel::Request& request);
   void Tick();
 
   const Context& context_;
   std::string id_;
   std::map<std::string, std::unique_ptr<transport::Transport>, std::less<>> transports_;
+  // Destroyed before the transports (see ~Router), each unlinking itself
+  // from the producers it watches.
+  std::map<std::string, std::unique_ptr<RtpObserver>, std::less<>> rtpObservers_;
   uv_timer_t* timer_; // freed in its close callback
 
   friend struct RouterMethods;
