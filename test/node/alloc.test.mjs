@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mediasoup from 'mediasoup';
 import { SrtpContext, generateKeyBase64 } from './lib/srtp.mjs';
+import { connectedPipe, pipeProducer } from './lib/pipe.mjs';
 
 const LIB = process.env.ALLOCCOUNT_LIB;
 const CONSUMERS = 24;
@@ -68,9 +69,10 @@ function rrAndNack(senderSsrc, mediaSsrc, seqs) {
   return Buffer.concat([rr, nack]);
 }
 
-// The last case sends the stream through router.pipeToRouter() (RTX on) to a
-// second router of the same worker and puts the consumers there: the pipe
-// consumer, both PipeTransports and the pipe producer are on the path too.
+// The last case pipes the stream (two PipeTransports, RTX on, as
+// pipeToRouter() builds them) to a second router of the same worker and puts
+// the consumers there: the pipe consumer, both PipeTransports and the pipe
+// producer are on the path too.
 for (const [suite, pipe] of [[null, false], ['AES_CM_128_HMAC_SHA1_80', false], ['AEAD_AES_256_GCM', false], [null, true]]) {
   const name = 'no allocator calls per forwarded packet in steady state' + (suite ? `, SRTP ${suite}` : '') +
     (pipe ? ', through a pipe to another router' : '');
@@ -109,7 +111,12 @@ for (const [suite, pipe] of [[null, false], ['AES_CM_128_HMAC_SHA1_80', false], 
         },
       });
       const consumerRouter = pipe ? await worker.createRouter({ mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }] }) : router;
-      if (pipe) await router.pipeToRouter({ producerId: producer.id, router: consumerRouter, enableRtx: true });
+      // Both routers are in this worker: the far producer gets a new id.
+      let source = producer;
+      if (pipe) {
+        const { a, b } = await connectedPipe(router, consumerRouter, { enableRtx: true });
+        source = (await pipeProducer(a, b, producer, { newId: true })).pipeProducer;
+      }
       const peers = [];
       for (let i = 0; i < CONSUMERS; i++) {
         const sock = dgram.createSocket('udp4');
@@ -120,7 +127,7 @@ for (const [suite, pipe] of [[null, false], ['AES_CM_128_HMAC_SHA1_80', false], 
         });
         const receiver = connectSrtp();
         await transport.connect({ ip: '127.0.0.1', port: sock.address().port, ...receiver.params });
-        const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: consumerRouter.rtpCapabilities });
+        const consumer = await transport.consume({ producerId: source.id, rtpCapabilities: consumerRouter.rtpCapabilities });
         const peer = { sock, transport, consumer, srtp: receiver.ctx, media: 0, rtx: 0, inWindow: 0, lastSeq: -1 };
         const ssrc = consumer.rtpParameters.encodings[0].ssrc;
         sock.on('message', (m) => {

@@ -177,7 +177,7 @@ test('two hosts (netns + veth, 5% loss A→B): a producer on A reaches a consume
     const firstIndex = Math.min(...received);
     console.log(`# netns pipe: sent ${sent}, delivered ${delivered} (${(100 * delivered / sent).toFixed(2)}%), ` +
       `first delivered #${firstIndex}, duplicates ${received.length - delivered}, bad payloads ${bad}; ` +
-      `pipe A sent ${pipeAStats.rtpPacketsSent ?? '?'} RTP bytes ${pipeAStats.rtpBytesSent}, ` +
+      `pipe A sent RTP ${pipeAStats.rtpBytesSent} B, RTX ${pipeAStats.rtxBytesSent} B, ` +
       `B received ${pipeBStats.rtpBytesReceived} bytes (rtx ${pipeBStats.rtxBytesReceived}); ` +
       `far producer: lost ${farStats.packetsLost}, NACKs ${farStats.nackCount} (${farStats.nackPacketCount} packets), ` +
       `repaired ${farStats.packetsRepaired}; pipe consumer retransmitted ${pipeStats.packetsRetransmitted}`);

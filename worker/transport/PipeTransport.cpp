@@ -142,6 +142,11 @@ void PipeTransport::SendRtcp(const uint8_t* data, size_t len) {
     CountSent(sent, false, false, context_.NowMs());
 }
 
+flatbuffers::Offset<FBS::Transport::Tuple>
+PipeTransport::FillTuple(flatbuffers::FlatBufferBuilder& b) const {
+  return FillUdpTuple(b, *socket_, announcedAddress_, remote_);
+}
+
 flatbuffers::Offset<FBS::PipeTransport::DumpResponse>
 PipeTransport::FillDump(flatbuffers::FlatBufferBuilder& b) {
   const auto base = FillBaseDump(b);

@@ -54,9 +54,7 @@ private:
 
   void OnUdpDatagram(net::UdpSocket& socket, uint8_t* data, size_t len,
                      const net::Endpoint& from) override;
-  flatbuffers::Offset<FBS::Transport::Tuple> FillTuple(flatbuffers::FlatBufferBuilder& b) const {
-    return FillUdpTuple(b, *socket_, announcedAddress_, remote_);
-  }
+  flatbuffers::Offset<FBS::Transport::Tuple> FillTuple(flatbuffers::FlatBufferBuilder& b) const;
 
   std::unique_ptr<net::UdpSocket> socket_;
   std::string announcedAddress_;

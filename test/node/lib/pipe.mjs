@@ -5,7 +5,12 @@
 // what crosses the pipe.
 
 import dgram from 'node:dgram';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseRtp } from './rtp.mjs';
+
+const require = createRequire(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'package.json'));
 
 const openRelays = new Set();
 
@@ -80,16 +85,41 @@ export async function relayedPipe(routerA, routerB, { enableRtx = false, enableS
   return { a, b, relay };
 }
 
+// Two PipeTransports connected directly (no relay).
+export async function connectedPipe(routerA, routerB, { enableRtx = false, enableSrtp = false, ip = '127.0.0.1' } = {}) {
+  const listenInfo = { protocol: 'udp', ip };
+  const a = await routerA.createPipeTransport({ listenInfo, enableRtx, enableSrtp });
+  const b = await routerB.createPipeTransport({ listenInfo, enableRtx, enableSrtp });
+  await a.connect({ ip: b.tuple.localAddress, port: b.tuple.localPort, srtpParameters: b.srtpParameters });
+  await b.connect({ ip: a.tuple.localAddress, port: a.tuple.localPort, srtpParameters: a.srtpParameters });
+  return { a, b };
+}
+
 // What pipeToRouter() does for one producer over an existing pair of
 // connected PipeTransports: a pipe consumer on the source side, a producer
-// with its parameters (and the original's id) on the far side.
-export async function pipeProducer(sourcePipe, farPipe, producer) {
+// with its parameters on the far side, with the original's id unless
+// `newId` (needed when both routers are in one worker: a worker knows each
+// entity id once, so pipeToRouter() itself cannot work there).
+export async function pipeProducer(sourcePipe, farPipe, producer, { newId = false } = {}) {
   const pipeConsumer = await sourcePipe.consume({ producerId: producer.id });
   const pipeProducer = await farPipe.produce({
-    id: producer.id,
+    ...(newId ? {} : { id: producer.id }),
     kind: pipeConsumer.kind,
     rtpParameters: pipeConsumer.rtpParameters,
     paused: pipeConsumer.producerPaused,
   });
   return { pipeConsumer, pipeProducer };
+}
+
+// TRANSPORT_DUMP of a PipeTransport, parsed by the library's own parser:
+// mediasoup 3.14.16's PipeTransport has no dump() (Transport.dump() throws
+// "method implemented in the subclass").
+export async function pipeDump(transport) {
+  const { parsePipeTransportDumpResponse } = require('mediasoup/node/lib/PipeTransport');
+  const { DumpResponse } = require('mediasoup/node/lib/fbs/pipe-transport/dump-response');
+  const { Method } = require('mediasoup/node/lib/fbs/request/method');
+  const response = await transport.channelForTesting.request(Method.TRANSPORT_DUMP, undefined, undefined, transport.id);
+  const data = new DumpResponse();
+  response.body(data);
+  return parsePipeTransportDumpResponse(data);
 }
