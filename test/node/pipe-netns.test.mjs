@@ -2,7 +2,8 @@
 // (192.0.2.1/24 and 192.0.2.2/24, RFC 5737 documentation addresses), an
 // application-level pipe between them (each side creates a PipeTransport,
 // they connect to each other's tuple, the far side produces with the pipe
-// consumer's parameters), 5% loss on the veth from A to B (tc netem), and
+// consumer's parameters), 5% loss on the veth from A to B (tc netem, or an
+// htb + classic-BPF random drop where the kernel lacks netem), and
 // the far consumer's stream repaired by NACK/RTX across the pipe.
 //
 // One Node controller drives both workers: MEDIASOUP_WORKER_BIN is pointed at
@@ -55,6 +56,32 @@ function removeNamespaces() {
   }
 }
 
+const tc = (ns, ...args) => execFileSync('ip', ['netns', 'exec', ns, 'tc', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+
+// 5% random loss on `dev`'s egress: netem where the kernel has it; else
+// (kernels built without sch_netem) an htb root whose classic-BPF filter
+// sends a random 5% of IP packets (SKF_AD_RANDOM < 5% of 2^32) to a class
+// whose pfifo holds nothing, so they are dropped. Returns what was used.
+function addLoss(ns, dev) {
+  try {
+    tc(ns, 'qdisc', 'add', 'dev', dev, 'root', 'netem', 'loss', LOSS);
+    return `netem loss ${LOSS}`;
+  } catch {
+    // no netem: fall through
+  }
+  const threshold = Math.round(0.05 * 2 ** 32);
+  tc(ns, 'qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'htb', 'default', '10', 'r2q', '100000');
+  tc(ns, 'class', 'add', 'dev', dev, 'parent', '1:', 'classid', '1:10', 'htb', 'rate', '10gbit');
+  tc(ns, 'class', 'add', 'dev', dev, 'parent', '1:', 'classid', '1:20', 'htb', 'rate', '10gbit');
+  tc(ns, 'qdisc', 'add', 'dev', dev, 'parent', '1:20', 'handle', '20:', 'pfifo', 'limit', '0');
+  // A = random; if A > threshold: no match (ret 0), else: flowid 1:20 (ret -1).
+  const program = `4,32 0 0 ${2 ** 32 - 4096 + 56},37 0 1 ${threshold},6 0 0 0,6 0 0 ${2 ** 32 - 1}`;
+  tc(ns, 'filter', 'add', 'dev', dev, 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'bpf', 'bytecode', program, 'flowid', '1:20');
+  return `htb + cBPF random drop ${LOSS} (no netem in this kernel)`;
+}
+
+let lossMethod = null;
+
 // Why the test cannot run here, or null once both namespaces are up.
 function setUpNamespaces() {
   if (process.getuid?.() !== 0) return 'needs root (ip netns add)';
@@ -70,8 +97,7 @@ function setUpNamespaces() {
       ip('-n', ns, 'link', 'set', dev, 'up');
       ip('-n', ns, 'link', 'set', 'lo', 'up');
     }
-    execFileSync('ip', ['netns', 'exec', NS_A, 'tc', 'qdisc', 'add', 'dev', VETH_A, 'root', 'netem', 'loss', LOSS],
-      { stdio: ['ignore', 'ignore', 'pipe'] });
+    lossMethod = addLoss(NS_A, VETH_A);
   } catch (error) {
     removeNamespaces();
     return `cannot create network namespaces here: ${String(error.stderr ?? error.message).trim()}`;
@@ -175,7 +201,7 @@ test('two hosts (netns + veth, 5% loss A→B): a producer on A reaches a consume
     const unique = new Set(received);
     const delivered = unique.size;
     const firstIndex = Math.min(...received);
-    console.log(`# netns pipe: sent ${sent}, delivered ${delivered} (${(100 * delivered / sent).toFixed(2)}%), ` +
+    console.log(`# netns pipe (${lossMethod} on ${VETH_A}): sent ${sent}, delivered ${delivered} (${(100 * delivered / sent).toFixed(2)}%), ` +
       `first delivered #${firstIndex}, duplicates ${received.length - delivered}, bad payloads ${bad}; ` +
       `pipe A sent RTP ${pipeAStats.rtpBytesSent} B, RTX ${pipeAStats.rtxBytesSent} B, ` +
       `B received ${pipeBStats.rtpBytesReceived} bytes (rtx ${pipeBStats.rtxBytesReceived}); ` +

@@ -64,7 +64,10 @@ function recv(ssrc) {
   let bad = 0;
   socket.on('message', (msg) => {
     if (msg.length < 12 || (msg[1] >= 192 && msg[1] <= 223) || msg.readUInt32BE(8) !== ssrc) return;
-    const index = indexOfPayload(msg.subarray(12));
+    // The consumer may add header extensions: skip CSRCs and the extension.
+    let off = 12 + 4 * (msg[0] & 0x0f);
+    if (msg[0] & 0x10 && msg.length >= off + 4) off += 4 + 4 * msg.readUInt16BE(off + 2);
+    const index = indexOfPayload(msg.subarray(off));
     if (index < 0) bad++;
     else received.push(index);
   });
