@@ -51,12 +51,14 @@
 // packets of one encoding: sent / 3 per consumer.
 //
 // --pipe: each of the N consumers sits on its own router of the same worker,
-// reached by router.pipeToRouter() (RTX on, NACKs cross the pipe): per stream
+// reached by a pipe built as router.pipeToRouter() builds it (RTX on; the far
+// producer gets a new id, as two routers of one worker need): per stream
 // a PipeTransport pair, a pipe consumer, a pipe producer, a router and the
 // simple consumer. Each round runs this and the plain mode (N simple consumers
 // on the producer's router) at the same N, steady phase only, and prints RSS
 // and CPU per stream of both side by side (no shrink phase).
 import { spawn } from 'node:child_process';
+import { connectedPipe, pipeProducer as pipeOneProducer } from '../test/node/lib/pipe.mjs';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -230,7 +232,10 @@ async function childWorker(bin, phase, webrtc = false, simulcast = false, pipe =
           transports.push(t);
         } else if (pipe) {
           const far = await worker.createRouter({ mediaCodecs: VP8_ROUTER_CODECS });
-          const { pipeProducer } = await router.pipeToRouter({ producerId: producer.id, router: far, enableRtx: true });
+          // pipeToRouter()'s pair, built here: within one worker the far
+          // producer needs its own id.
+          const { a, b } = await connectedPipe(router, far, { enableRtx: true });
+          const { pipeProducer } = await pipeOneProducer(a, b, producer, { newId: true });
           transports.push((await consumeToPort(far, pipeProducer, ports[transports.length])).transport);
         } else {
           const i = transports.length;
@@ -528,7 +533,7 @@ if (opts.child) {
     + 'stream into a simple producer (N simple consumers)');
 } else if (cfg.pipe) {
   await parentVersusPlain('pipe', `sluice bench --pipe: rtpgen ${cfg.pps} pps (1100 B) into one VP8 producer; N streams `
-    + 'each piped (pipeToRouter, RTX on) to its own router of the same worker and consumed there | N simple consumers '
+    + 'each piped (a PipeTransport pair, RTX on) to its own router of the same worker and consumed there | N simple consumers '
     + 'on the producer\'s router');
 } else {
   await parent();

@@ -69,13 +69,13 @@ function rrAndNack(senderSsrc, mediaSsrc, seqs) {
   return Buffer.concat([rr, nack]);
 }
 
-// The last case pipes the stream (two PipeTransports, RTX on, as
+// The last case pipes the stream (two PipeTransports, RTX and SRTP on, as
 // pipeToRouter() builds them) to a second router of the same worker and puts
 // the consumers there: the pipe consumer, both PipeTransports and the pipe
 // producer are on the path too.
 for (const [suite, pipe] of [[null, false], ['AES_CM_128_HMAC_SHA1_80', false], ['AEAD_AES_256_GCM', false], [null, true]]) {
   const name = 'no allocator calls per forwarded packet in steady state' + (suite ? `, SRTP ${suite}` : '') +
-    (pipe ? ', through a pipe to another router' : '');
+    (pipe ? ', through an SRTP pipe to another router' : '');
   test(name, { skip: !LIB && 'ALLOCCOUNT_LIB not set (sanitizer build)' }, async () => {
     const srtpOptions = suite ? { enableSrtp: true, srtpCryptoSuite: suite } : {};
     const connectSrtp = () => {
@@ -114,7 +114,7 @@ for (const [suite, pipe] of [[null, false], ['AES_CM_128_HMAC_SHA1_80', false], 
       // Both routers are in this worker: the far producer gets a new id.
       let source = producer;
       if (pipe) {
-        const { a, b } = await connectedPipe(router, consumerRouter, { enableRtx: true });
+        const { a, b } = await connectedPipe(router, consumerRouter, { enableRtx: true, enableSrtp: true });
         source = (await pipeProducer(a, b, producer, { newId: true })).pipeProducer;
       }
       const peers = [];
@@ -187,7 +187,7 @@ for (const [suite, pipe] of [[null, false], ['AES_CM_128_HMAC_SHA1_80', false], 
 
       const retransmitted = peers.reduce((n, p) => n + p.rtx, 0);
       const allocations = after.allocations - before.allocations;
-      console.log(`${suite ?? 'plain RTP'}${pipe ? ' through a pipe' : ''}: forwarded ${forwarded} packets (${retransmitted} RTX in total) to ${CONSUMERS} consumers; ` +
+      console.log(`${suite ?? 'plain RTP'}${pipe ? ' through an SRTP pipe' : ''}: forwarded ${forwarded} packets (${retransmitted} RTX in total) to ${CONSUMERS} consumers; ` +
         `${allocations} allocator calls in the window = ${(allocations / Math.max(1, forwarded)).toFixed(4)} per forwarded packet`);
       assert.ok(forwarded > (CONSUMERS * PPS * WINDOW_MS) / 1000 / 2, `too few packets forwarded: ${forwarded}`);
       assert.ok(retransmitted > 0, 'NACKs produced no retransmissions');
