@@ -110,6 +110,7 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
       if (routed != router::Producer::Routed::No) {
         listener_.Learn(packet->Ssrc(), p.get());
         (routed == router::Producer::Routed::Rtx ? rtxRecv_ : rtpRecv_).Add(len, nowMs);
+        RecordTransportSeq(*packet, *p);
         return;
       }
     }
@@ -125,6 +126,30 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
   }
   listener_.Learn(packet->Ssrc(), producer);
   (routed == router::Producer::Routed::Rtx ? rtxRecv_ : rtpRecv_).Add(len, nowMs);
+  RecordTransportSeq(*packet, *producer);
+}
+
+void Transport::RecordTransportSeq(const rtp::RtpPacket& packet, const router::Producer& producer) {
+  const uint8_t id = producer.Params().extIds.Get(Uri::TransportWideCcDraft01);
+  const auto ext = id != 0 ? packet.GetExtension(id) : rtp::ByteView{};
+  if (ext.size != 2)
+    return;
+  tccMediaSsrc_ = packet.Ssrc();
+  // Arrival to the µs (the loop's ms clock is too coarse for 250 µs deltas).
+  const auto arrivalUs = static_cast<int64_t>(uv_hrtime() / 1000);
+  if (tcc_.Record(static_cast<uint16_t>((ext.data[0] << 8) | ext.data[1]), arrivalUs))
+    SendTransportFeedback();
+}
+
+void Transport::SendTransportFeedback() {
+  // One builder per thread: its arrays (1.5 KB) are not kept per transport.
+  thread_local rtcp::TccFeedbackBuilder builder;
+  uint8_t buf[rtcp::TccFeedbackBuilder::kMaxBytes];
+  while (tcc_.Build(&builder)) {
+    const size_t n = builder.Write(buf, sizeof(buf), rtcpSsrc_, tccMediaSsrc_);
+    if (n != 0)
+      SendRtcp(buf, n);
+  }
 }
 
 void Transport::CountUnrouted(const rtp::RtpPacket& packet, uint8_t ridId) {
@@ -250,6 +275,10 @@ void Transport::Tick(uint64_t nowMs) {
     nextScoreMs_ = nowMs + kScoreMs;
   for (auto& [id, p] : producers_)
     p->Tick(nowMs, scoreTick);
+  if (tcc_.Pending() && nowMs >= nextTccMs_) {
+    SendTransportFeedback();
+    nextTccMs_ = nowMs + TccRecorder::kIntervalMs;
+  }
   if (nowMs >= nextReportMs_) {
     if (nextReportMs_ != 0)
       SendReports(nowMs);

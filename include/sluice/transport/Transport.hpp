@@ -23,6 +23,7 @@
 #include "sluice/router/Producer.hpp"
 #include "sluice/rtcp/RtcpPacket.hpp"
 #include "sluice/transport/RtpListener.hpp"
+#include "sluice/transport/TccRecorder.hpp"
 #include "sluice/transport/TransportCensus.hpp"
 #include "sluice/util/RateCalculator.hpp"
 #include "transport_generated.h"
@@ -108,6 +109,11 @@ private:
   // A valid RTP packet no producer stream took: unknownRid when it carries a
   // RID no producer announced, else noProducer.
   void CountUnrouted(const rtp::RtpPacket& packet, uint8_t ridId);
+  // Transport-wide congestion control, receive side: records the packet's
+  // transport-wide seq (when its producer negotiated the extension) and sends
+  // the feedback when the record is full; the timer sends it every 100 ms.
+  void RecordTransportSeq(const rtp::RtpPacket& packet, const router::Producer& producer);
+  void SendTransportFeedback();
   void HandleProduce(channel::Request& request);
   void HandleConsume(channel::Request& request);
   // The consumer kind the controller asked for (its `type`).
@@ -150,6 +156,9 @@ private:
   uint32_t maxOutgoingBitrate_ = 0;
   uint32_t minOutgoingBitrate_ = 0;
   uint8_t traceTypes_ = 0;
+  TccRecorder tcc_;
+  uint32_t tccMediaSsrc_ = 0; // the last packet recorded, named in the feedback
+  uint64_t nextTccMs_ = 0;
   Traffic recv_, send_, rtpRecv_, rtpSend_, rtxRecv_, rtxSend_;
 
   friend struct TransportMethods;
