@@ -11,9 +11,10 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RtcpHeader, TransportWideCC } from 'werift';
 import {
-  startWorker, closeAll, openProducerSide, videoProducerOptions, MEDIA_CODECS, PRODUCER_VP8_PT,
+  startWorker, closeAll, openProducerSide, openConsumerSide, openConsumer, videoProducerOptions, MEDIA_CODECS,
+  PRODUCER_VP8_PT,
 } from './lib/media-peer.mjs';
-import { buildRtp, vp8FramePayloads, u16, RTCP } from './lib/rtp.mjs';
+import { buildRtp, buildNack, vp8FramePayloads, u16, RTCP } from './lib/rtp.mjs';
 
 assert.ok(process.env.MEDIASOUP_WORKER_BIN, 'MEDIASOUP_WORKER_BIN must name the worker binary');
 
@@ -129,4 +130,44 @@ test('no feedback when the producer did not negotiate the extension', async () =
   await send(s, { first: 1, count: 40 });
   await sleep(300);
   assert.equal(feedbacks(s.peer).length, 0);
+});
+
+// The value of one-byte-form element `id` in a parsed packet's extension block.
+function oneByteElement(pkt, id) {
+  if (!pkt.extension || pkt.extension.profile !== 0xbede) return null;
+  const d = pkt.extension.data;
+  for (let o = 0; o < d.length;) {
+    if (d[o] === 0) { o++; continue; }
+    const elemId = d[o] >> 4;
+    const len = (d[o] & 0x0f) + 1;
+    if (elemId === 15) break;
+    if (elemId === id) return d.subarray(o + 1, o + 1 + len);
+    o += 1 + len;
+  }
+  return null;
+}
+
+test('send side: one transport-wide seq per packet across the consumers of a transport, RTX included', async () => {
+  const s = await session();
+  const side = await openConsumerSide(s.router);
+  const a = await openConsumer(s.router, s.producer, { side });
+  const b = await openConsumer(s.router, s.producer, { side });
+  const ext = a.consumer.rtpParameters.headerExtensions.find((e) => e.uri === TCC_URI);
+  assert.ok(ext, 'the consumer negotiated the transport-wide cc extension');
+  await send(s, { first: 100, count: 20 });
+  const peer = side.peer;
+  await peer.until((p) => p.rtpOf(a.wire.ssrc).length >= 20 && p.rtpOf(b.wire.ssrc).length >= 20, '20 packets each');
+  // A NACK from the consumer peer: the RTX carries the next transport seq too.
+  const target = peer.rtpOf(a.wire.ssrc)[5];
+  peer.sendRtcp(buildNack({ senderSsrc: 0x0c0ffee0, mediaSsrc: a.wire.ssrc, seqs: [target.seq] }), side.port);
+  await peer.until((p) => p.rtpOf(a.wire.rtxSsrc).length >= 1, 'an RTX packet');
+
+  const seqs = peer.rtp.map((p) => {
+    const v = oneByteElement(p, ext.id);
+    assert.ok(v && v.length === 2, `packet ${p.ssrc}/${p.seq} carries the transport-wide seq`);
+    return v.readUInt16BE(0);
+  });
+  for (let i = 1; i < seqs.length; ++i) assert.equal(seqs[i], u16(seqs[i - 1] + 1), `arrival ${i}: seqs ${seqs.slice(0, i + 1)}`);
+  // The transport's own counter, from 1: the producer's seqs (100..119) are not forwarded.
+  assert.equal(seqs[0], 1);
 });

@@ -19,12 +19,14 @@ namespace {
 
 // Extensions whose ids the consumer's remote negotiated: the producer's id
 // for the same URI maps onto the consumer's. MID/RID/RRID describe the
-// producer's stream, not this one, and are never forwarded.
+// producer's stream, not this one, and are never forwarded; the
+// transport-wide seq is the transport's own, stamped at send time.
 rtp::ExtensionIdMap BuildIdMap(const HeaderExtensionIds& in, const HeaderExtensionIds& out) {
   rtp::ExtensionIdMap map;
   for (size_t u = 0; u < HeaderExtensionIds::kUris; ++u) {
     const auto uri = static_cast<Uri>(u);
-    if (uri == Uri::Mid || uri == Uri::RtpStreamId || uri == Uri::RepairRtpStreamId)
+    if (uri == Uri::Mid || uri == Uri::RtpStreamId || uri == Uri::RepairRtpStreamId ||
+        uri == Uri::TransportWideCcDraft01)
       continue;
     if (in.Get(uri) != 0 && out.Get(uri) != 0)
       map.Set(in.Get(uri), out.Get(uri));
@@ -73,6 +75,11 @@ Consumer::Consumer(const Context& context, std::string id, Producer& producer, M
     extra_[0].value = {reinterpret_cast<const uint8_t*>(params_.mid.data()),
                        std::min<size_t>(params_.mid.size(), 16)};
     extraCount_ = 1;
+  }
+  // A placeholder the transport overwrites with its transport-wide seq.
+  if (const uint8_t tccId = params_.extIds.Get(Uri::TransportWideCcDraft01); tccId != 0) {
+    static constexpr uint8_t kZero[2] = {0, 0};
+    extra_[extraCount_++] = {tccId, {kZero, 2}};
   }
   lastProducerScore_ = producer.Score();
 }

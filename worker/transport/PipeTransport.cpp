@@ -131,6 +131,9 @@ void PipeTransport::SendRtp(const uint8_t* head, size_t headLen, const uint8_t* 
                             size_t tailLen, const store::PacketRef& hold, bool retransmission) {
   if (!remote_)
     return;
+  // The library leaves transport-wide cc out of pipe consumers' parameters,
+  // so this stamps nothing today; it keeps one send path for every kind.
+  head = StampTransportSeq(head, headLen, headLen + tailLen);
   if (const size_t sent = srtp_.SendRtp(*socket_, *remote_, head, headLen, tail, tailLen, hold))
     CountSent(sent, true, retransmission, context_.NowMs());
 }

@@ -197,6 +197,7 @@ void PlainTransport::SendRtp(const uint8_t* head, size_t headLen, const uint8_t*
                              size_t tailLen, const store::PacketRef& hold, bool retransmission) {
   if (!tuple_)
     return;
+  head = StampTransportSeq(head, headLen, headLen + tailLen);
   if (const size_t sent = srtp_.SendRtp(*rtpSocket_, *tuple_, head, headLen, tail, tailLen, hold))
     CountSent(sent, true, retransmission, context_.NowMs());
 }

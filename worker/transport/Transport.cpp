@@ -59,7 +59,7 @@ const std::array<MethodEntry<Transport>, 8> TransportMethods::kTable = {{
 
 Transport::Transport(const router::Context& context, std::string id, TransportOwner& owner)
     : context_(context), id_(std::move(id)), owner_(owner),
-      rtcpSsrc_(static_cast<uint32_t>(Rng()()) | 1u) {}
+      rtcpSsrc_(static_cast<uint32_t>(Rng()()) | 1u), cc_(*this, rtcpSsrc_) {}
 
 Transport::~Transport() {
   // Consumers first (they detach from producers, possibly ours), then
@@ -110,7 +110,7 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
       if (routed != router::Producer::Routed::No) {
         listener_.Learn(packet->Ssrc(), p.get());
         (routed == router::Producer::Routed::Rtx ? rtxRecv_ : rtpRecv_).Add(len, nowMs);
-        RecordTransportSeq(*packet, *p);
+        cc_.OnReceivedRtp(*packet, p->Params().extIds.Get(Uri::TransportWideCcDraft01));
         return;
       }
     }
@@ -126,30 +126,7 @@ void Transport::ReceiveRtp(const uint8_t* data, size_t len, uint64_t nowMs) {
   }
   listener_.Learn(packet->Ssrc(), producer);
   (routed == router::Producer::Routed::Rtx ? rtxRecv_ : rtpRecv_).Add(len, nowMs);
-  RecordTransportSeq(*packet, *producer);
-}
-
-void Transport::RecordTransportSeq(const rtp::RtpPacket& packet, const router::Producer& producer) {
-  const uint8_t id = producer.Params().extIds.Get(Uri::TransportWideCcDraft01);
-  const auto ext = id != 0 ? packet.GetExtension(id) : rtp::ByteView{};
-  if (ext.size != 2)
-    return;
-  tccMediaSsrc_ = packet.Ssrc();
-  // Arrival to the µs (the loop's ms clock is too coarse for 250 µs deltas).
-  const auto arrivalUs = static_cast<int64_t>(uv_hrtime() / 1000);
-  if (tcc_.Record(static_cast<uint16_t>((ext.data[0] << 8) | ext.data[1]), arrivalUs))
-    SendTransportFeedback();
-}
-
-void Transport::SendTransportFeedback() {
-  // One builder per thread: its arrays (1.5 KB) are not kept per transport.
-  thread_local rtcp::TccFeedbackBuilder builder;
-  uint8_t buf[rtcp::TccFeedbackBuilder::kMaxBytes];
-  while (tcc_.Build(&builder)) {
-    const size_t n = builder.Write(buf, sizeof(buf), rtcpSsrc_, tccMediaSsrc_);
-    if (n != 0)
-      SendRtcp(buf, n);
-  }
+  cc_.OnReceivedRtp(*packet, producer->Params().extIds.Get(Uri::TransportWideCcDraft01));
 }
 
 void Transport::CountUnrouted(const rtp::RtpPacket& packet, uint8_t ridId) {
@@ -227,6 +204,11 @@ bool Transport::DispatchRtcp(const rtcp::RtcpPacket& packet, uint64_t nowMs) {
       } else {
         return false;
       }
+    } else if (packet.Fmt() == rtcp::kFmtTransportCc) {
+      if (const auto feedback = rtcp::TransportCcFeedback::Parse(packet))
+        cc_.OnFeedback(*feedback);
+      else
+        return false;
     }
     break;
   case PacketType::PSFB:
@@ -275,10 +257,7 @@ void Transport::Tick(uint64_t nowMs) {
     nextScoreMs_ = nowMs + kScoreMs;
   for (auto& [id, p] : producers_)
     p->Tick(nowMs, scoreTick);
-  if (tcc_.Pending() && nowMs >= nextTccMs_) {
-    SendTransportFeedback();
-    nextTccMs_ = nowMs + TccRecorder::kIntervalMs;
-  }
+  cc_.Tick(nowMs);
   if (nowMs >= nextReportMs_) {
     if (nextReportMs_ != 0)
       SendReports(nowMs);
@@ -401,6 +380,9 @@ void Transport::HandleConsume(channel::Request& request) {
       return;
     }
   }
+  // One remote: every consumer of a transport has the same id for it.
+  if (const uint8_t tccId = params->extIds.Get(Uri::TransportWideCcDraft01); tccId != 0)
+    cc_.SetSendExtensionId(tccId);
   std::unique_ptr<router::Consumer> consumer =
       MakeConsumer(type, id, *producer, std::move(*params), *body);
   router::Consumer* c = consumer.get();

@@ -346,6 +346,7 @@ void WebRtcTransport::SendRtp(const uint8_t* head, size_t headLen, const uint8_t
                               bool retransmission) {
   if (!CanSend())
     return;
+  head = StampTransportSeq(head, headLen, headLen + tailLen);
   const auto [data, len] = srtpOut_->ProtectRtpToScratch(head, headLen, tail, tailLen);
   if (len != 0 && SendToSelected(data, len))
     CountSent(len, true, retransmission, context_.NowMs());

@@ -174,7 +174,7 @@ private:
   util::FlatCopy<FBS::RtpParameters::RtpParameters> rtpParameters_;
   std::vector<util::FlatCopy<FBS::RtpParameters::RtpEncodingParameters>> consumableEncodings_;
   rtp::ExtensionIdMap idMap_;
-  rtp::HeaderExtension extra_[1];
+  rtp::HeaderExtension extra_[2]; // MID, transport-wide seq placeholder
   size_t extraCount_ = 0;
   ConsumerStream* streams_ = nullptr;
   size_t streamCount_ = 0;

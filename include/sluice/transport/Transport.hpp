@@ -23,7 +23,7 @@
 #include "sluice/router/Producer.hpp"
 #include "sluice/rtcp/RtcpPacket.hpp"
 #include "sluice/transport/RtpListener.hpp"
-#include "sluice/transport/TccRecorder.hpp"
+#include "sluice/transport/CongestionControl.hpp"
 #include "sluice/transport/TransportCensus.hpp"
 #include "sluice/util/RateCalculator.hpp"
 #include "transport_generated.h"
@@ -96,6 +96,12 @@ protected:
   void CountReceived(size_t wireBytes, uint64_t nowMs);
   void CountSent(size_t bytes, bool rtp, bool retransmission, uint64_t nowMs);
 
+  // Kinds pass every outgoing RTP head through here before protecting or
+  // queueing it: the transport-wide seq goes in when the remote negotiated it.
+  const uint8_t* StampTransportSeq(const uint8_t* head, size_t headLen, size_t wireLen) {
+    return cc_.Stamp(head, headLen, wireLen);
+  }
+
   flatbuffers::Offset<FBS::Transport::Dump> FillBaseDump(flatbuffers::FlatBufferBuilder& b);
   flatbuffers::Offset<FBS::Transport::Stats> FillBaseStats(flatbuffers::FlatBufferBuilder& b,
                                                            uint64_t nowMs);
@@ -109,11 +115,6 @@ private:
   // A valid RTP packet no producer stream took: unknownRid when it carries a
   // RID no producer announced, else noProducer.
   void CountUnrouted(const rtp::RtpPacket& packet, uint8_t ridId);
-  // Transport-wide congestion control, receive side: records the packet's
-  // transport-wide seq (when its producer negotiated the extension) and sends
-  // the feedback when the record is full; the timer sends it every 100 ms.
-  void RecordTransportSeq(const rtp::RtpPacket& packet, const router::Producer& producer);
-  void SendTransportFeedback();
   void HandleProduce(channel::Request& request);
   void HandleConsume(channel::Request& request);
   // The consumer kind the controller asked for (its `type`).
@@ -150,15 +151,13 @@ private:
   RtpListener listener_;
   absl::flat_hash_map<uint32_t, router::Consumer*> consumersBySsrc_;
   uint32_t rtcpSsrc_; // ours, as sender of receiver reports
+  CongestionControl cc_;
   uint64_t nextReportMs_ = 0;
   uint64_t nextScoreMs_ = 0;
   uint32_t maxIncomingBitrate_ = 0;
   uint32_t maxOutgoingBitrate_ = 0;
   uint32_t minOutgoingBitrate_ = 0;
   uint8_t traceTypes_ = 0;
-  TccRecorder tcc_;
-  uint32_t tccMediaSsrc_ = 0; // the last packet recorded, named in the feedback
-  uint64_t nextTccMs_ = 0;
   Traffic recv_, send_, rtpRecv_, rtpSend_, rtxRecv_, rtxSend_;
 
   friend struct TransportMethods;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "sluice/transport/TccRecorder.hpp"
+#include "sluice/transport/TccSendHistory.hpp"
 
 using namespace sluice::rtcp;
 using sluice::transport::TccRecorder;
@@ -277,4 +278,26 @@ TEST_CASE("transport-cc recorder: asks for feedback when the span fills; a jump 
   REQUIRE(rec.Build(&b));
   CHECK(b.BaseSeq() == static_cast<uint16_t>(seq + 5000));
   CHECK(b.Count() == 1);
+}
+
+TEST_CASE("transport-cc send history: records once feedback started, forgets beyond its ring") {
+  sluice::transport::TccSendHistory h;
+  sluice::transport::TccSendHistory::Sent sent{};
+  CHECK(h.Next(1000, 1200) == 1);
+  CHECK_FALSE(h.Find(1, 2000, &sent)); // not recording yet
+  CHECK(h.MemoryBytes() == 0);
+  h.Record();
+  CHECK(h.MemoryBytes() == sluice::transport::TccSendHistory::kSlots * 8);
+  const int64_t base = (int64_t{1} << 33) + 5; // send times past 32 bits of µs
+  for (int i = 0; i < 300; ++i)
+    h.Next(base + i * 1000, 100 + i);
+  // seqs 2..301 sent; the ring keeps the last 256: 46..301.
+  CHECK_FALSE(h.Find(45, base + 400'000, &sent));
+  REQUIRE(h.Find(46, base + 400'000, &sent));
+  CHECK(sent.sendUs == base + 44 * 1000);
+  CHECK(sent.size == 144);
+  REQUIRE(h.Find(301, base + 400'000, &sent));
+  CHECK(sent.sendUs == base + 299 * 1000);
+  CHECK_FALSE(h.Find(302, base + 400'000, &sent)); // not sent yet
+  CHECK_FALSE(h.Find(1, base + 400'000, &sent));
 }
