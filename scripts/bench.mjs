@@ -4,7 +4,7 @@
 //   node scripts/bench.mjs [WORKER_BIN [OTHER_WORKER_BIN]] [--consumers 10,100,300] [--base 1]
 //     [--pps 150] [--nack 0.01] [--warmup 2] [--window 10] [--max-consumers 100]
 //     [--max-start 300] [--max-step 1.25] [--max-window 3] [--no-max] [--no-bare]
-//     [--shrink-wait 30] [--rounds R] [--json FILE] [--webrtc [--suite gcm|cm]] [--simulcast]
+//     [--shrink-wait 30] [--rounds R] [--json FILE] [--webrtc [--suite gcm|cm]] [--simulcast] [--pipe]
 //
 // WORKER_BIN defaults to MEDIASOUP_WORKER_BIN. With two binaries each round runs
 // them one after the other (R rounds, default 3) and ratios first/second are
@@ -49,7 +49,16 @@
 // this and the plain mode (one stream, simple consumers) at the same N, steady phase only,
 // and prints RSS per consumer of both kinds side by side. Delivery counts against the
 // packets of one encoding: sent / 3 per consumer.
+//
+// --pipe: each of the N consumers sits on its own router of the same worker,
+// reached by a pipe built as router.pipeToRouter() builds it (RTX on; the far
+// producer gets a new id, as two routers of one worker need): per stream
+// a PipeTransport pair, a pipe consumer, a pipe producer, a router and the
+// simple consumer. Each round runs this and the plain mode (N simple consumers
+// on the producer's router) at the same N, steady phase only, and prints RSS
+// and CPU per stream of both side by side (no shrink phase).
 import { spawn } from 'node:child_process';
+import { connectedPipe, pipeProducer as pipeOneProducer } from '../test/node/lib/pipe.mjs';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -69,12 +78,12 @@ const opts = {};
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (!a.startsWith('--')) positional.push(a);
-  else if (['--no-max', '--no-bare', '--webrtc', '--simulcast'].includes(a)) opts[a.slice(2)] = true;
+  else if (['--no-max', '--no-bare', '--webrtc', '--simulcast', '--pipe'].includes(a)) opts[a.slice(2)] = true;
   else opts[a.slice(2)] = process.argv[++i];
 }
 const cfg = {
   // --webrtc: one DTLS handshake per consumer; keep N at 150 or below.
-  consumers: String(opts.consumers ?? (opts.webrtc ? '10,100' : '10,100,300')).split(',').map(Number),
+  consumers: String(opts.consumers ?? (opts.webrtc || opts.pipe ? '10,100' : '10,100,300')).split(',').map(Number),
   base: Number(opts.base ?? 1),
   pps: Number(opts.pps ?? 150),
   nack: Number(opts.nack ?? 0.01),
@@ -88,6 +97,7 @@ const cfg = {
   shrinkWait: Number(opts['shrink-wait'] ?? 30),
   webrtc: !!opts.webrtc,
   simulcast: !!opts.simulcast,
+  pipe: !!opts.pipe,
   suite: String(opts.suite ?? 'gcm'),
 };
 if (!['gcm', 'cm'].includes(cfg.suite)) throw new Error('--suite is gcm or cm');
@@ -191,7 +201,7 @@ async function maxRate(gen, pidOf, allocFile, inPort, n) {
 }
 
 // ---------------------------------------------------------------- worker child
-async function childWorker(bin, phase, webrtc = false, simulcast = false) {
+async function childWorker(bin, phase, webrtc = false, simulcast = false, pipe = false) {
   process.env.MEDIASOUP_WORKER_BIN = bin; // read once, when the library is first imported
   const mediasoup = createRequire(path.join(root, 'test/node/package.json'))('mediasoup');
   const allocFile = fs.existsSync(ALLOC_LIB) ? path.join(os.tmpdir(), `sluice-bench-alloc-${process.pid}`) : null;
@@ -207,7 +217,7 @@ async function childWorker(bin, phase, webrtc = false, simulcast = false) {
   if (webrtc) gen.peers = new WebRtcPeers({ suite: cfg.suite, nack: cfg.nack });
   const fingerprint = webrtc ? (await gen.peers.fingerprint).split(' ') : null;
   const out = { worker: bin, pid: worker.pid, allocCounter: !!allocFile,
-    mode: webrtc ? `webrtc-${cfg.suite}` : simulcast ? 'simulcast' : 'plain' };
+    mode: webrtc ? `webrtc-${cfg.suite}` : simulcast ? 'simulcast' : pipe ? 'pipe' : 'plain' };
   try {
     const router = await worker.createRouter({ mediaCodecs: VP8_ROUTER_CODECS });
     const { transport: input, producer } = await produceRtpgenVp8(router, { streams: simulcast ? SIM_STREAMS : 1 });
@@ -220,6 +230,13 @@ async function childWorker(bin, phase, webrtc = false, simulcast = false) {
           const t = await connectWebRtcPeer(router, gen.peers, fingerprint, transports.length);
           await consumeChecked(t, router, producer);
           transports.push(t);
+        } else if (pipe) {
+          const far = await worker.createRouter({ mediaCodecs: VP8_ROUTER_CODECS });
+          // pipeToRouter()'s pair, built here: within one worker the far
+          // producer needs its own id.
+          const { a, b } = await connectedPipe(router, far, { enableRtx: true });
+          const { pipeProducer } = await pipeOneProducer(a, b, producer, { newId: true });
+          transports.push((await consumeToPort(far, pipeProducer, ports[transports.length])).transport);
         } else {
           const i = transports.length;
           const options = simulcast ? { preferredLayers: { spatialLayer: 2 - (i % SIM_STREAMS), temporalLayer: 2 } } : {};
@@ -246,7 +263,7 @@ async function childWorker(bin, phase, webrtc = false, simulcast = false) {
       // Given back: down to the first N again, the stream still flowing; RSS
       // after --shrink-wait seconds against RSS when the worker first had that N.
       const low = cfg.consumers[0];
-      if (cfg.shrinkWait > 0 && maxN > low) {
+      if (cfg.shrinkWait > 0 && maxN > low && !pipe) {
         while (transports.length > low) transports.pop().close();
         await sleep(cfg.shrinkWait * 1000);
         const rss = rssKiB(worker.pid);
@@ -412,31 +429,29 @@ async function parent() {
   }
 }
 
-// --simulcast: per binary and round, the simulcast mode then the plain mode at
+// --simulcast / --pipe: per binary and round, that mode then the plain mode at
 // the same N (steady phase only).
-async function parentSimulcast() {
+async function parentVersusPlain(kind, title) {
   const bins = positional.length ? positional : (process.env.MEDIASOUP_WORKER_BIN ? [process.env.MEDIASOUP_WORKER_BIN] : []);
   if (!bins.length) throw new Error('give a worker binary (argument or MEDIASOUP_WORKER_BIN)');
   const rounds = Number(opts.rounds ?? 1);
-  const raw = Object.fromEntries(bins.map((b) => [b, { simulcast: [], plain: [] }]));
+  const raw = Object.fromEntries(bins.map((b) => [b, { [kind]: [], plain: [] }]));
   for (let r = 0; r < rounds; r++) {
     for (const b of r % 2 ? [...bins].reverse() : bins) {
-      for (const kind of ['simulcast', 'plain']) {
-        process.stderr.write(`round ${r + 1}/${rounds}: ${b} ${kind}\n`);
-        raw[b][kind].push(await runChild(kind === 'simulcast' ? 'simulcast' : 'worker', b, 'steady'));
+      for (const k of [kind, 'plain']) {
+        process.stderr.write(`round ${r + 1}/${rounds}: ${b} ${k}\n`);
+        raw[b][k].push(await runChild(k === kind ? kind : 'worker', b, 'steady'));
       }
     }
   }
-  console.log(`\nsluice bench --simulcast: rtpgen ${cfg.pps} pps in all (1100 B), as 3 VP8 encodings L1T3 into a simulcast `
-    + `producer (N simulcast consumers, preferred spatial layer 2, 1, 0 in turn, temporal 2) | as 1 stream into a `
-    + `simple producer (N simple consumers); NACK ${cfg.nack * 100}% of packets, window ${cfg.window} s, ${rounds} `
-    + `round(s), medians; CPU from 10 ms ticks`);
-  const head = ['worker', 'N', 'simulcast RSS/cons KiB', 'simple RSS/cons KiB', 'simulcast allocs/pkt',
-    'simple allocs/pkt', 'simulcast CPU us/pkt', 'simple CPU us/pkt', 'simulcast delivery %', 'simulcast gap loss %'];
+  console.log(`\n${title}; NACK ${cfg.nack * 100}% of packets, window ${cfg.window} s, ${rounds} `
+    + `round(s), medians; CPU from 10 ms ticks (noisy on a shared machine)`);
+  const head = ['worker', 'N', `${kind} RSS/cons KiB`, 'simple RSS/cons KiB', `${kind} allocs/pkt`,
+    'simple allocs/pkt', `${kind} CPU us/pkt`, 'simple CPU us/pkt', `${kind} delivery %`, `${kind} gap loss %`];
   const rows = [];
   for (const b of bins) {
     cfg.consumers.forEach((n, i) => {
-      const ws = raw[b].simulcast.map((x) => x.steady?.[i]).filter(Boolean);
+      const ws = raw[b][kind].map((x) => x.steady?.[i]).filter(Boolean);
       const ps = raw[b].plain.map((x) => x.steady?.[i]).filter(Boolean);
       rows.push([path.basename(b), String(n), fmt(median(ws.map((w) => w.rssPerConsumerBytes)) / 1024),
         fmt(median(ps.map((w) => w.rssPerConsumerBytes)) / 1024), fmt(median(ws.map((w) => w.allocsPerPacket)), 4),
@@ -507,13 +522,19 @@ async function parentWebRtc() {
 
 if (opts.child) {
   const result = opts.child === 'bare' ? await childBare(opts.phase)
-    : await childWorker(opts.bin, opts.phase, opts.child === 'webrtc', opts.child === 'simulcast');
+    : await childWorker(opts.bin, opts.phase, opts.child === 'webrtc', opts.child === 'simulcast', opts.child === 'pipe');
   console.log(`RESULT ${JSON.stringify(result)}`);
   process.exit(0); // the library's and the generator's handles may linger; the result is out
 } else if (cfg.webrtc) {
   await parentWebRtc();
 } else if (cfg.simulcast) {
-  await parentSimulcast();
+  await parentVersusPlain('simulcast', `sluice bench --simulcast: rtpgen ${cfg.pps} pps in all (1100 B), as 3 VP8 encodings `
+    + 'L1T3 into a simulcast producer (N simulcast consumers, preferred spatial layer 2, 1, 0 in turn, temporal 2) | as 1 '
+    + 'stream into a simple producer (N simple consumers)');
+} else if (cfg.pipe) {
+  await parentVersusPlain('pipe', `sluice bench --pipe: rtpgen ${cfg.pps} pps (1100 B) into one VP8 producer; N streams `
+    + 'each piped (a PipeTransport pair, RTX on) to its own router of the same worker and consumed there | N simple consumers '
+    + 'on the producer\'s router');
 } else {
   await parent();
 }

@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import mediasoup from 'mediasoup';
 import { SrtpContext, generateKeyBase64 } from './lib/srtp.mjs';
+import { connectedPipe, pipeProducer } from './lib/pipe.mjs';
 
 const LIB = process.env.ALLOCCOUNT_LIB;
 const CONSUMERS = 24;
@@ -68,8 +69,13 @@ function rrAndNack(senderSsrc, mediaSsrc, seqs) {
   return Buffer.concat([rr, nack]);
 }
 
-for (const suite of [null, 'AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_256_GCM']) {
-  const name = 'no allocator calls per forwarded packet in steady state' + (suite ? `, SRTP ${suite}` : '');
+// The last case pipes the stream (two PipeTransports, RTX and SRTP on, as
+// pipeToRouter() builds them) to a second router of the same worker and puts
+// the consumers there: the pipe consumer, both PipeTransports and the pipe
+// producer are on the path too.
+for (const [suite, pipe] of [[null, false], ['AES_CM_128_HMAC_SHA1_80', false], ['AEAD_AES_256_GCM', false], [null, true]]) {
+  const name = 'no allocator calls per forwarded packet in steady state' + (suite ? `, SRTP ${suite}` : '') +
+    (pipe ? ', through an SRTP pipe to another router' : '');
   test(name, { skip: !LIB && 'ALLOCCOUNT_LIB not set (sanitizer build)' }, async () => {
     const srtpOptions = suite ? { enableSrtp: true, srtpCryptoSuite: suite } : {};
     const connectSrtp = () => {
@@ -104,17 +110,24 @@ for (const suite of [null, 'AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_256_GCM']) {
           encodings: [{ ssrc: 4242, rtx: { ssrc: 4243 } }],
         },
       });
+      const consumerRouter = pipe ? await worker.createRouter({ mediaCodecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000 }] }) : router;
+      // Both routers are in this worker: the far producer gets a new id.
+      let source = producer;
+      if (pipe) {
+        const { a, b } = await connectedPipe(router, consumerRouter, { enableRtx: true, enableSrtp: true });
+        source = (await pipeProducer(a, b, producer, { newId: true })).pipeProducer;
+      }
       const peers = [];
       for (let i = 0; i < CONSUMERS; i++) {
         const sock = dgram.createSocket('udp4');
         await new Promise((r) => sock.bind(0, '127.0.0.1', r));
         sockets.push(sock);
-        const transport = await router.createPlainTransport({
+        const transport = await consumerRouter.createPlainTransport({
           listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false, ...srtpOptions,
         });
         const receiver = connectSrtp();
         await transport.connect({ ip: '127.0.0.1', port: sock.address().port, ...receiver.params });
-        const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+        const consumer = await transport.consume({ producerId: source.id, rtpCapabilities: consumerRouter.rtpCapabilities });
         const peer = { sock, transport, consumer, srtp: receiver.ctx, media: 0, rtx: 0, inWindow: 0, lastSeq: -1 };
         const ssrc = consumer.rtpParameters.encodings[0].ssrc;
         sock.on('message', (m) => {
@@ -174,7 +187,7 @@ for (const suite of [null, 'AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_256_GCM']) {
 
       const retransmitted = peers.reduce((n, p) => n + p.rtx, 0);
       const allocations = after.allocations - before.allocations;
-      console.log(`${suite ?? 'plain RTP'}: forwarded ${forwarded} packets (${retransmitted} RTX in total) to ${CONSUMERS} consumers; ` +
+      console.log(`${suite ?? 'plain RTP'}${pipe ? ' through an SRTP pipe' : ''}: forwarded ${forwarded} packets (${retransmitted} RTX in total) to ${CONSUMERS} consumers; ` +
         `${allocations} allocator calls in the window = ${(allocations / Math.max(1, forwarded)).toFixed(4)} per forwarded packet`);
       assert.ok(forwarded > (CONSUMERS * PPS * WINDOW_MS) / 1000 / 2, `too few packets forwarded: ${forwarded}`);
       assert.ok(retransmitted > 0, 'NACKs produced no retransmissions');

@@ -627,7 +627,7 @@ describe('worker and router requests', () => {
       [{ method: Method.ROUTER_CLOSE_RTPOBSERVER, handlerId: 'r', ...closeRtpObserverBody('o-none') }, 'Error', /not found/],
       [{ method: Method.TRANSPORT_DUMP, handlerId: 'r' }, 'Error', /not handled by a Router/],
       [{ method: Method.CONSUMER_PAUSE, handlerId: 'r' }, 'Error', /not handled by a Router/],
-      [{ method: Method.ROUTER_CREATE_PIPETRANSPORT, handlerId: 'r' }, 'Error', 'ROUTER_CREATE_PIPETRANSPORT not implemented'],
+      [{ method: Method.ROUTER_CREATE_PIPETRANSPORT, handlerId: 'r' }, 'TypeError', /wrong body for ROUTER_CREATE_PIPETRANSPORT/],
       [{ method: Method.ROUTER_CREATE_DIRECTTRANSPORT, handlerId: 'r' }, 'TypeError', /wrong body for ROUTER_CREATE_DIRECTTRANSPORT/],
       [{ method: Method.WORKER_CREATE_WEBRTCSERVER }, 'TypeError', /wrong body for WORKER_CREATE_WEBRTCSERVER/],
       [{ method: Method.WORKER_CLOSE_ROUTER, ...closeRouterBody('nope') }, 'Error', /not found/],

@@ -349,13 +349,6 @@ describe('worker requests', () => {
     const worker = await startWorker();
     const router = await worker.createRouter();
     await assert.rejects(
-      router.createPipeTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' } }),
-      (error) => {
-        assert.equal(error.constructor, Error);
-        assert.equal(error.message, 'ROUTER_CREATE_PIPETRANSPORT not implemented');
-        return true;
-      });
-    await assert.rejects(
       router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, enableSctp: true }),
       (error) => {
         assert.equal(error.constructor, Error);

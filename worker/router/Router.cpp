@@ -9,6 +9,7 @@
 #include "sluice/router/AudioLevelObserver.hpp"
 #include "sluice/transport/DirectTransport.hpp"
 #include "sluice/transport/ListenInfo.hpp"
+#include "sluice/transport/PipeTransport.hpp"
 #include "sluice/transport/PlainTransport.hpp"
 #include "sluice/transport/WebRtcServer.hpp"
 #include "sluice/transport/WebRtcTransport.hpp"
@@ -20,13 +21,15 @@ using FBS::Request::Body;
 using FBS::Request::Method;
 
 struct RouterMethods {
-  static const std::array<MethodEntry<Router>, 9> kTable;
+  static const std::array<MethodEntry<Router>, 10> kTable;
 };
 
-const std::array<MethodEntry<Router>, 9> RouterMethods::kTable = {{
+const std::array<MethodEntry<Router>, 10> RouterMethods::kTable = {{
     {Method::ROUTER_DUMP, Body::NONE, &Router::HandleDump},
     {Method::ROUTER_CREATE_PLAINTRANSPORT, Body::Router_CreatePlainTransportRequest,
      &Router::HandleCreatePlainTransport},
+    {Method::ROUTER_CREATE_PIPETRANSPORT, Body::Router_CreatePipeTransportRequest,
+     &Router::HandleCreatePipeTransport},
     {Method::ROUTER_CREATE_WEBRTCTRANSPORT, Body::Router_CreateWebRtcTransportRequest,
      &Router::HandleCreateWebRtcTransport},
     {Method::ROUTER_CREATE_WEBRTCTRANSPORT_WITH_SERVER, Body::Router_CreateWebRtcTransportRequest,
@@ -141,6 +144,23 @@ void Router::HandleCreatePlainTransport(channel::Request& request) {
   }
   auto transport = transport::PlainTransport::Create(context_, id, *this, *options, &error);
   Adopt(request, id, std::move(transport), error, FBS::Response::Body::PlainTransport_DumpResponse);
+}
+
+void Router::HandleCreatePipeTransport(channel::Request& request) {
+  const auto* body = request.Body<FBS::Router::CreatePipeTransportRequest>();
+  const std::string id = body->transport_id()->str();
+  if (context_.registry->Contains(id)) {
+    request.Error("a Transport with same transportId already exists");
+    return;
+  }
+  std::string error;
+  const auto* options = body->options();
+  if (!transport::CheckListenInfos(std::array{options->listen_info()}, context_, &error)) {
+    request.TypeError(error);
+    return;
+  }
+  auto transport = transport::PipeTransport::Create(context_, id, *this, *options, &error);
+  Adopt(request, id, std::move(transport), error, FBS::Response::Body::PipeTransport_DumpResponse);
 }
 
 void Router::HandleCreateWebRtcTransport(channel::Request& request) {

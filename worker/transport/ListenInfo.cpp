@@ -59,4 +59,14 @@ net::TcpServer::Options ListenSpec::TcpOptions(const router::Context& context) c
   return o;
 }
 
+flatbuffers::Offset<FBS::Transport::Tuple>
+FillUdpTuple(flatbuffers::FlatBufferBuilder& b, const net::UdpSocket& socket,
+             const std::string& announced, const std::optional<net::Endpoint>& remote) {
+  const std::string local = announced.empty() ? socket.LocalIp() : announced;
+  const std::string remoteIp = remote ? remote->Ip() : std::string();
+  return FBS::Transport::CreateTupleDirect(
+      b, local.c_str(), socket.LocalPort(), remote ? remoteIp.c_str() : nullptr,
+      remote ? remote->Port() : 0, FBS::Transport::Protocol::UDP);
+}
+
 } // namespace sluice::transport

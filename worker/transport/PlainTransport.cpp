@@ -3,8 +3,6 @@
 #include <cstring>
 #include <random>
 
-#include <openssl/rand.h>
-
 #include "notification_generated.h"
 #include "request_generated.h"
 #include "response_generated.h"
@@ -25,20 +23,6 @@ bool IsRtcp(const uint8_t* data, size_t len) {
 
 bool IsRtp(const uint8_t* data, size_t len) {
   return len >= rtp::RtpPacket::kFixedHeaderSize && (data[0] >> 6) == 2;
-}
-
-// Our side of SRTP for `suite`: a random master key (the one srtpParameters
-// reports) and the outbound session keyed with it. false with *error.
-bool MakeLocalSrtp(SrtpSuite suite, std::vector<uint8_t>* key,
-                   std::unique_ptr<SrtpSession>* session, std::string* error) {
-  key->resize(SrtpMasterLength(suite));
-  if (RAND_bytes(key->data(), static_cast<int>(key->size())) != 1) {
-    *error = "cannot generate an SRTP key";
-    return false;
-  }
-  *session =
-      SrtpSession::Create(SrtpSession::Direction::Outbound, suite, key->data(), key->size(), error);
-  return *session != nullptr;
 }
 
 bool IsUdp(const ListenSpec& spec, std::string* error) {
@@ -95,8 +79,7 @@ PlainTransport::Create(const router::Context& context, std::string id, Transport
       *error = "invalid srtpCryptoSuite";
       return nullptr;
     }
-    t->srtpSuite_ = suite;
-    if (!MakeLocalSrtp(suite, &t->srtpLocalKey_, &t->srtpOut_, error))
+    if (!t->srtp_.Offer(suite, error))
       return nullptr;
   }
   return t;
@@ -127,49 +110,13 @@ void PlainTransport::HandleConnect(channel::Request& request) {
     request.Error("connect() already called");
     return;
   }
-  std::unique_ptr<SrtpSession> srtpIn;
-  // The remote's suite is the suite of the session both ways: connecting with
-  // another suite than the one offered re-keys our side in it (a new local
-  // key of that suite's length, reported in the response and in dump).
-  std::optional<SrtpSuite> newSuite;
-  std::vector<uint8_t> newLocalKey;
-  std::unique_ptr<SrtpSession> newOut;
-  if (srtpSuite_) {
-    const auto* srtp = body->srtp_parameters();
-    if (srtp == nullptr) {
-      request.TypeError("missing srtpParameters (SRTP enabled)");
-      return;
-    }
-    const auto suite = static_cast<SrtpSuite>(srtp->crypto_suite());
-    const auto key = util::Base64Decode(srtp->key_base64()->string_view());
-    if (!key || static_cast<uint8_t>(suite) > 3 || key->size() != SrtpMasterLength(suite)) {
-      request.TypeError("invalid srtpParameters (wrong key or crypto suite)");
-      return;
-    }
-    std::string error;
-    srtpIn = SrtpSession::Create(SrtpSession::Direction::Inbound, suite, key->data(), key->size(),
-                                 &error);
-    if (!srtpIn) {
-      request.Error("SRTP: " + error);
-      return;
-    }
-    if (suite != *srtpSuite_) {
-      if (!MakeLocalSrtp(suite, &newLocalKey, &newOut, &error)) {
-        request.Error("SRTP: " + error);
-        return;
-      }
-      newSuite = suite;
-    }
-  } else if (body->srtp_parameters() != nullptr) {
-    request.TypeError("srtpParameters given but SRTP is not enabled");
-    return;
-  }
+  std::optional<net::Endpoint> remote, rtcpRemote;
   if (!comedia_) {
     if (body->ip() == nullptr || !body->port()) {
       request.TypeError(body->ip() == nullptr ? "missing ip" : "missing port");
       return;
     }
-    const auto remote = net::Endpoint::FromIpPort(body->ip()->string_view(), *body->port());
+    remote = net::Endpoint::FromIpPort(body->ip()->string_view(), *body->port());
     if (!remote) {
       request.TypeError("invalid ip '" + body->ip()->str() + "'");
       return;
@@ -183,21 +130,23 @@ void PlainTransport::HandleConnect(channel::Request& request) {
         request.TypeError("missing rtcpPort (required when rtcpMux is false)");
         return;
       }
-      rtcpTuple_ = net::Endpoint::FromIpPort(body->ip()->string_view(), *body->rtcp_port());
+      rtcpRemote = net::Endpoint::FromIpPort(body->ip()->string_view(), *body->rtcp_port());
     }
-    tuple_ = remote;
   }
-  srtpIn_ = std::move(srtpIn);
-  if (newSuite) {
-    srtpSuite_ = newSuite;
-    srtpLocalKey_ = std::move(newLocalKey);
-    srtpOut_ = std::move(newOut);
+  // The remote's suite is the suite of the session both ways: connecting with
+  // another suite than the one offered re-keys our side in it (a new local
+  // key of that suite's length, reported in the response and in dump).
+  if (!srtp_.AcceptFor(request, body->srtp_parameters(), true))
+    return;
+  if (!comedia_) {
+    tuple_ = remote;
+    rtcpTuple_ = rtcpRemote;
   }
   connected_ = true;
   auto& b = request.Builder();
   const auto tuple = FillTuple(b, false);
   const auto rtcpTuple = rtcpMux_ ? 0 : FillTuple(b, true);
-  const auto srtp = FillSrtpParameters(b);
+  const auto srtp = srtp_.FillParameters(b);
   const auto response = FBS::PlainTransport::CreateConnectResponse(b, tuple, rtcpTuple, srtp);
   request.Accept(FBS::Response::Body::PlainTransport_ConnectResponse, response.Union());
 }
@@ -229,16 +178,14 @@ void PlainTransport::OnUdpDatagram(net::UdpSocket& socket, uint8_t* data, size_t
     return;
   }
   CountReceived(len, now);
-  if (srtpSuite_) {
-    if (!srtpIn_) {
-      ++drops_.notConnected;
-      return;
-    }
-    len = rtcp ? srtpIn_->UnprotectRtcp(data, len) : srtpIn_->UnprotectRtp(data, len);
-    if (len == 0) {
-      ++drops_.srtpFailures;
-      return;
-    }
+  if (srtp_.AwaitingRemote()) {
+    ++drops_.notConnected;
+    return;
+  }
+  len = srtp_.Unprotect(rtcp, data, len);
+  if (len == 0) {
+    ++drops_.srtpFailures;
+    return;
   }
   if (rtcp)
     ReceiveRtcp(data, len, now);
@@ -250,16 +197,9 @@ void PlainTransport::SendRtp(const uint8_t* head, size_t headLen, const uint8_t*
                              size_t tailLen, const store::PacketRef& hold, bool retransmission) {
   if (!tuple_)
     return;
-  const uint64_t now = context_.NowMs();
   head = StampTransportSeq(head, headLen, headLen + tailLen);
-  if (srtpOut_) {
-    const auto [data, len] = srtpOut_->ProtectRtpToScratch(head, headLen, tail, tailLen);
-    if (len != 0 && rtpSocket_->Send(data, len, nullptr, 0, store::PacketRef(), *tuple_))
-      CountSent(len, true, retransmission, now);
-    return;
-  }
-  if (rtpSocket_->Send(head, headLen, tail, tailLen, hold, *tuple_))
-    CountSent(headLen + tailLen, true, retransmission, now);
+  if (const size_t sent = srtp_.SendRtp(*rtpSocket_, *tuple_, head, headLen, tail, tailLen, hold))
+    CountSent(sent, true, retransmission, context_.NowMs());
 }
 
 void PlainTransport::SendRtcp(const uint8_t* data, size_t len) {
@@ -267,16 +207,8 @@ void PlainTransport::SendRtcp(const uint8_t* data, size_t len) {
   const std::optional<net::Endpoint>& to = rtcpMux_ ? tuple_ : rtcpTuple_;
   if (!to || socket == nullptr)
     return;
-  const uint64_t now = context_.NowMs();
-  if (srtpOut_) {
-    const auto protectedBytes = srtpOut_->ProtectRtcpToScratch(data, len);
-    if (protectedBytes.len == 0)
-      return;
-    data = protectedBytes.data;
-    len = protectedBytes.len;
-  }
-  if (socket->Send(data, len, nullptr, 0, store::PacketRef(), *to))
-    CountSent(len, false, false, now);
+  if (const size_t sent = srtp_.SendRtcp(*socket, *to, data, len))
+    CountSent(sent, false, false, context_.NowMs());
 }
 
 // --- notifications, dump, stats ----------------------------------------------------
@@ -298,22 +230,8 @@ void PlainTransport::NotifyTuple(bool rtcp) {
 flatbuffers::Offset<FBS::Transport::Tuple>
 PlainTransport::FillTuple(flatbuffers::FlatBufferBuilder& b, bool rtcp) const {
   const net::UdpSocket& socket = rtcp && rtcpSocket_ ? *rtcpSocket_ : *rtpSocket_;
-  const std::string& announced = rtcp ? rtcpAnnouncedAddress_ : announcedAddress_;
-  const std::optional<net::Endpoint>& remote = rtcp ? rtcpTuple_ : tuple_;
-  const std::string local = announced.empty() ? socket.LocalIp() : announced;
-  const std::string remoteIp = remote ? remote->Ip() : std::string();
-  return FBS::Transport::CreateTupleDirect(
-      b, local.c_str(), socket.LocalPort(), remote ? remoteIp.c_str() : nullptr,
-      remote ? remote->Port() : 0, FBS::Transport::Protocol::UDP);
-}
-
-flatbuffers::Offset<FBS::SrtpParameters::SrtpParameters>
-PlainTransport::FillSrtpParameters(flatbuffers::FlatBufferBuilder& b) const {
-  if (!srtpSuite_)
-    return 0;
-  const std::string key = util::Base64Encode(srtpLocalKey_.data(), srtpLocalKey_.size());
-  return FBS::SrtpParameters::CreateSrtpParametersDirect(
-      b, static_cast<FBS::SrtpParameters::SrtpCryptoSuite>(*srtpSuite_), key.c_str());
+  return FillUdpTuple(b, socket, rtcp ? rtcpAnnouncedAddress_ : announcedAddress_,
+                      rtcp ? rtcpTuple_ : tuple_);
 }
 
 flatbuffers::Offset<FBS::PlainTransport::DumpResponse>
@@ -321,7 +239,7 @@ PlainTransport::FillDump(flatbuffers::FlatBufferBuilder& b) {
   const auto base = FillBaseDump(b);
   const auto tuple = FillTuple(b, false);
   const auto rtcpTuple = rtcpMux_ ? 0 : FillTuple(b, true);
-  const auto srtp = FillSrtpParameters(b);
+  const auto srtp = srtp_.FillParameters(b);
   return FBS::PlainTransport::CreateDumpResponse(b, base, rtcpMux_, comedia_, tuple, rtcpTuple,
                                                  srtp);
 }
@@ -333,7 +251,7 @@ void PlainTransport::HandleDump(channel::Request& request) {
 
 void PlainTransport::AddToCensus(TransportCensus& census) const {
   ++census.plainTransports;
-  census.srtpSessions += (srtpIn_ ? 1 : 0) + (srtpOut_ ? 1 : 0);
+  census.srtpSessions += srtp_.Sessions();
 }
 
 void PlainTransport::AddKindDrops(Drops& drops) const {

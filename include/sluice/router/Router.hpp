@@ -34,6 +34,7 @@ public:
 private:
   void HandleDump(channel::Request& request);
   void HandleCreatePlainTransport(channel::Request& request);
+  void HandleCreatePipeTransport(channel::Request& request);
   void HandleCreateWebRtcTransport(channel::Request& request);
   void HandleCreateDirectTransport(channel::Request& request);
   // Registers a created transport and answers with its dump (or the error).

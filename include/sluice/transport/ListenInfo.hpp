@@ -3,6 +3,7 @@
 // socket flags and buffer sizes) and what it announces instead of the ip.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "sluice/net/TcpServer.hpp"
@@ -45,5 +46,12 @@ bool CheckListenInfos(const Infos& infos, const router::Context& context, std::s
   }
   return true;
 }
+
+// The FBS.Transport.Tuple of a UDP socket: the announced address (the
+// socket's ip when empty) and port, and the remote once known.
+flatbuffers::Offset<FBS::Transport::Tuple> FillUdpTuple(flatbuffers::FlatBufferBuilder& b,
+                                                        const net::UdpSocket& socket,
+                                                        const std::string& announced,
+                                                        const std::optional<net::Endpoint>& remote);
 
 } // namespace sluice::transport

@@ -17,7 +17,7 @@
 
 #include "plainTransport_generated.h"
 #include "sluice/net/UdpSocket.hpp"
-#include "sluice/transport/SrtpSession.hpp"
+#include "sluice/transport/SrtpLink.hpp"
 #include "sluice/transport/Transport.hpp"
 
 namespace sluice::transport {
@@ -56,8 +56,6 @@ private:
   void NotifyTuple(bool rtcp);
   flatbuffers::Offset<FBS::Transport::Tuple> FillTuple(flatbuffers::FlatBufferBuilder& b,
                                                        bool rtcp) const;
-  flatbuffers::Offset<FBS::SrtpParameters::SrtpParameters>
-  FillSrtpParameters(flatbuffers::FlatBufferBuilder& b) const;
 
   std::unique_ptr<net::UdpSocket> rtpSocket_;
   std::unique_ptr<net::UdpSocket> rtcpSocket_; // none with rtcpMux
@@ -68,10 +66,7 @@ private:
   bool connected_ = false;
   std::optional<net::Endpoint> tuple_;
   std::optional<net::Endpoint> rtcpTuple_;
-  std::optional<SrtpSuite> srtpSuite_;
-  std::vector<uint8_t> srtpLocalKey_;
-  std::unique_ptr<SrtpSession> srtpIn_;
-  std::unique_ptr<SrtpSession> srtpOut_;
+  SrtpLink srtp_;
 };
 
 } // namespace sluice::transport
