@@ -46,6 +46,20 @@ const std::array<MethodEntry<Router>, 10> RouterMethods::kTable = {{
      &Router::HandleCloseRtpObserver},
 }};
 
+namespace {
+constexpr const char* kTransportIdTaken = "a Transport with same transportId already exists";
+constexpr const char* kObserverIdTaken = "an RtpObserver with same rtpObserverId already exists";
+} // namespace
+
+std::optional<std::string> Router::FreeId(channel::Request& request,
+                                          const flatbuffers::String& id, const char* taken) {
+  if (context_.registry->Contains(id.string_view())) {
+    request.Error(taken);
+    return std::nullopt;
+  }
+  return id.str();
+}
+
 Router::Router(const Context& context, std::string id)
     : context_(context), id_(std::move(id)), timer_(new uv_timer_t) {
   uv_timer_init(context_.loop, timer_);
@@ -130,11 +144,10 @@ void Router::Adopt(channel::Request& request, const std::string& id, std::unique
 
 void Router::HandleCreatePlainTransport(channel::Request& request) {
   const auto* body = request.Body<FBS::Router::CreatePlainTransportRequest>();
-  const std::string id = body->transport_id()->str();
-  if (context_.registry->Contains(id)) {
-    request.Error("a Transport with same transportId already exists");
+  const auto freeId = FreeId(request, *body->transport_id(), kTransportIdTaken);
+  if (!freeId)
     return;
-  }
+  const std::string& id = *freeId;
   std::string error;
   const auto* options = body->options();
   if (!transport::CheckListenInfos(std::array{options->listen_info(), options->rtcp_listen_info()},
@@ -148,11 +161,10 @@ void Router::HandleCreatePlainTransport(channel::Request& request) {
 
 void Router::HandleCreatePipeTransport(channel::Request& request) {
   const auto* body = request.Body<FBS::Router::CreatePipeTransportRequest>();
-  const std::string id = body->transport_id()->str();
-  if (context_.registry->Contains(id)) {
-    request.Error("a Transport with same transportId already exists");
+  const auto freeId = FreeId(request, *body->transport_id(), kTransportIdTaken);
+  if (!freeId)
     return;
-  }
+  const std::string& id = *freeId;
   std::string error;
   const auto* options = body->options();
   if (!transport::CheckListenInfos(std::array{options->listen_info()}, context_, &error)) {
@@ -165,11 +177,10 @@ void Router::HandleCreatePipeTransport(channel::Request& request) {
 
 void Router::HandleCreateWebRtcTransport(channel::Request& request) {
   const auto* body = request.Body<FBS::Router::CreateWebRtcTransportRequest>();
-  const std::string id = body->transport_id()->str();
-  if (context_.registry->Contains(id)) {
-    request.Error("a Transport with same transportId already exists");
+  const auto freeId = FreeId(request, *body->transport_id(), kTransportIdTaken);
+  if (!freeId)
     return;
-  }
+  const std::string& id = *freeId;
   const auto& options = *body->options();
   const bool withServer = request.Method() == Method::ROUTER_CREATE_WEBRTCTRANSPORT_WITH_SERVER;
   const auto* listenServer = options.listen_as_ListenServer();
@@ -206,11 +217,10 @@ void Router::HandleCreateWebRtcTransport(channel::Request& request) {
 
 void Router::HandleCreateDirectTransport(channel::Request& request) {
   const auto* body = request.Body<FBS::Router::CreateDirectTransportRequest>();
-  const std::string id = body->transport_id()->str();
-  if (context_.registry->Contains(id)) {
-    request.Error("a Transport with same transportId already exists");
+  const auto freeId = FreeId(request, *body->transport_id(), kTransportIdTaken);
+  if (!freeId)
     return;
-  }
+  const std::string& id = *freeId;
   std::string error;
   auto transport =
       transport::DirectTransport::Create(context_, id, *this, *body->options(), &error);
@@ -251,14 +261,12 @@ void Router::AdoptObserver(channel::Request& request, std::unique_ptr<RtpObserve
 
 void Router::HandleCreateAudioLevelObserver(channel::Request& request) {
   const auto* body = request.Body<FBS::Router::CreateAudioLevelObserverRequest>();
-  std::string id = body->rtp_observer_id()->str();
-  if (context_.registry->Contains(id)) {
-    request.Error("an RtpObserver with same rtpObserverId already exists");
+  auto id = FreeId(request, *body->rtp_observer_id(), kObserverIdTaken);
+  if (!id)
     return;
-  }
   std::string error;
   auto observer =
-      AudioLevelObserver::Create(context_, std::move(id), *this, *body->options(), &error);
+      AudioLevelObserver::Create(context_, std::move(*id), *this, *body->options(), &error);
   if (!observer) {
     request.TypeError(error);
     return;
@@ -268,13 +276,11 @@ void Router::HandleCreateAudioLevelObserver(channel::Request& request) {
 
 void Router::HandleCreateActiveSpeakerObserver(channel::Request& request) {
   const auto* body = request.Body<FBS::Router::CreateActiveSpeakerObserverRequest>();
-  std::string id = body->rtp_observer_id()->str();
-  if (context_.registry->Contains(id)) {
-    request.Error("an RtpObserver with same rtpObserverId already exists");
+  auto id = FreeId(request, *body->rtp_observer_id(), kObserverIdTaken);
+  if (!id)
     return;
-  }
   AdoptObserver(request,
-                ActiveSpeakerObserver::Create(context_, std::move(id), *this, *body->options()));
+                ActiveSpeakerObserver::Create(context_, std::move(*id), *this, *body->options()));
 }
 
 void Router::HandleCloseRtpObserver(channel::Request& request) {

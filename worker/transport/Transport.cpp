@@ -484,24 +484,24 @@ void Transport::HandleSetMaxIncomingBitrate(channel::Request& request) {
 void Transport::HandleSetMaxOutgoingBitrate(channel::Request& request) {
   const uint32_t value =
       request.Body<FBS::Transport::SetMaxOutgoingBitrateRequest>()->max_outgoing_bitrate();
-  if (value != 0 && minOutgoingBitrate_ != 0 && value < minOutgoingBitrate_) {
+  const uint32_t min = cc_.MinOutgoingBitrate();
+  if (value != 0 && min != 0 && value < min) {
     request.Error("maxOutgoingBitrate must be >= minOutgoingBitrate");
     return;
   }
-  maxOutgoingBitrate_ = value;
-  cc_.SetOutgoingBounds(minOutgoingBitrate_, maxOutgoingBitrate_);
+  cc_.SetOutgoingBounds(min, value);
   request.Accept();
 }
 
 void Transport::HandleSetMinOutgoingBitrate(channel::Request& request) {
   const uint32_t value =
       request.Body<FBS::Transport::SetMinOutgoingBitrateRequest>()->min_outgoing_bitrate();
-  if (value != 0 && maxOutgoingBitrate_ != 0 && value > maxOutgoingBitrate_) {
+  const uint32_t max = cc_.MaxOutgoingBitrate();
+  if (value != 0 && max != 0 && value > max) {
     request.Error("minOutgoingBitrate must be <= maxOutgoingBitrate");
     return;
   }
-  minOutgoingBitrate_ = value;
-  cc_.SetOutgoingBounds(minOutgoingBitrate_, maxOutgoingBitrate_);
+  cc_.SetOutgoingBounds(value, max);
   request.Accept();
 }
 
@@ -566,8 +566,8 @@ Transport::FillBaseStats(flatbuffers::FlatBufferBuilder& b, uint64_t nowMs) {
       send_.rate.Rate(nowMs), rtpRecv_.bytes, rtpRecv_.rate.Rate(nowMs), rtpSend_.bytes,
       rtpSend_.rate.Rate(nowMs), rtxRecv_.bytes, rtxRecv_.rate.Rate(nowMs), rtxSend_.bytes,
       rtxSend_.rate.Rate(nowMs), 0, 0, opt(cc_.AvailableOutgoingBitrate().value_or(0)),
-      flatbuffers::nullopt, opt(maxIncomingBitrate_), opt(maxOutgoingBitrate_),
-      opt(minOutgoingBitrate_),
+      flatbuffers::nullopt, opt(maxIncomingBitrate_), opt(cc_.MaxOutgoingBitrate()),
+      opt(cc_.MinOutgoingBitrate()),
       flatbuffers::nullopt, flatbuffers::nullopt, drops);
 }
 

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "sluice/channel/HandlerRegistry.hpp"
@@ -33,6 +34,10 @@ public:
 
 private:
   void HandleDump(channel::Request& request);
+  // The id for a new entity, or nullopt once the request was answered with
+  // `taken` (an Error) because the id is in use.
+  std::optional<std::string> FreeId(channel::Request& request, const flatbuffers::String& id,
+                                    const char* taken);
   void HandleCreatePlainTransport(channel::Request& request);
   void HandleCreatePipeTransport(channel::Request& request);
   void HandleCreateWebRtcTransport(channel::Request& request);

@@ -167,8 +167,6 @@ private:
   uint64_t nextReportMs_ = 0;
   uint64_t nextScoreMs_ = 0;
   uint32_t maxIncomingBitrate_ = 0;
-  uint32_t maxOutgoingBitrate_ = 0;
-  uint32_t minOutgoingBitrate_ = 0;
   uint8_t traceTypes_ = 0;
   Traffic recv_, send_, rtpRecv_, rtpSend_, rtxRecv_, rtxSend_;
 
